@@ -1,0 +1,148 @@
+import { readFileSync, existsSync } from 'node:fs';
+import { plainToInstance } from 'class-transformer';
+import { validateSync, ValidationError } from 'class-validator';
+import { parse as parseYaml } from 'yaml';
+import { ConfigError } from './config.error.js';
+import { EnvConfig, loadEnv } from './env.js';
+import { ClientScope, DEPROVISION_ACTIONS, DeprovisionAction, FileConfigDto, TargetDto } from './file-config.dto.js';
+
+/** A SCIM client after validation; `tokenEnv` is resolved at auth time, never stored in config. */
+export interface ClientConfig { id: string; tokenEnv: string; scopes: ClientScope[] }
+
+/** One mapping entry, normalised. Exactly one of `source` / `value` is set. */
+export interface MappingConfig { target: string; source?: string; value?: unknown; default?: unknown }
+
+/** What each deprovisioning trigger does at a target (groups are deleted or left, never disabled). */
+export interface DeprovisionConfig { onDeactivate: DeprovisionAction; onOutOfScope: DeprovisionAction; onDelete: DeprovisionAction }
+
+/** A downstream target after validation with every default applied. */
+export interface TargetConfig {
+  id: string;
+  baseUrl: string;
+  auth: { type: 'bearer' | 'basic' | 'none'; tokenEnv?: string; usernameEnv?: string; passwordEnv?: string };
+  resourceTypes: Array<'User' | 'Group'>;
+  deprovision: DeprovisionConfig;
+  passThrough: 'core' | 'none';
+  mappings: MappingConfig[];
+  /** Per-request timeout, ms. */
+  timeoutMs: number;
+  /** Max concurrent pushes for this target across the worker. */
+  concurrency: number;
+  retry: { attempts: number; backoffMs: number; maxBackoffMs: number };
+  circuit: { failureThreshold: number; probeIntervalMs: number };
+}
+
+export interface PipelineConfig {
+  relayIntervalMs: number;
+  relayBatchSize: number;
+  sweepIntervalMs: number;
+  outboxRetentionHours: number;
+  pushLogRetentionDays: number;
+}
+
+/** The validated, typed configuration: env plus `switchboard.yaml`. */
+export interface AppConfig {
+  env: EnvConfig;
+  clients: ClientConfig[];
+  targets: TargetConfig[];
+  pipeline: PipelineConfig;
+  /** Target ids whose links may be released although the target left the config. */
+  releasedTargets: string[];
+}
+
+function flatten(errors: ValidationError[], prefix = ''): string[] {
+  return errors.flatMap(e => {
+    const path = prefix ? (/^\d+$/.test(e.property) ? `${prefix}[${e.property}]` : `${prefix}.${e.property}`) : e.property;
+    const own = Object.values(e.constraints ?? {}).map(m => `${path}: ${m.replace(/^property \S+ /, '')}`);
+    return [...own, ...flatten(e.children ?? [], path)];
+  });
+}
+
+function normaliseDeprovision(raw: TargetDto['deprovision'], where: string, problems: string[]): DeprovisionConfig {
+  const ok = (v: unknown): v is DeprovisionAction => typeof v === 'string' && (DEPROVISION_ACTIONS as readonly string[]).includes(v);
+  if (raw === undefined) return { onDeactivate: 'disable', onOutOfScope: 'disable', onDelete: 'disable' };
+  if (typeof raw === 'string') {
+    if (!ok(raw)) problems.push(`${where}.deprovision: must be disable, delete, none or an object`);
+    const a = ok(raw) ? raw : 'disable';
+    return { onDeactivate: a, onOutOfScope: a, onDelete: a };
+  }
+  if (typeof raw !== 'object' || raw === null) {
+    problems.push(`${where}.deprovision: must be disable, delete, none or an object`);
+    return { onDeactivate: 'disable', onOutOfScope: 'disable', onDelete: 'disable' };
+  }
+  const out = { onDeactivate: 'disable', onOutOfScope: 'disable', onDelete: 'disable' } as DeprovisionConfig;
+  for (const [k, v] of Object.entries(raw)) {
+    if (!['onDeactivate', 'onOutOfScope', 'onDelete'].includes(k)) problems.push(`${where}.deprovision.${k}: unknown key`);
+    else if (!ok(v)) problems.push(`${where}.deprovision.${k}: must be disable, delete or none`);
+    else out[k as keyof DeprovisionConfig] = v;
+  }
+  return out;
+}
+
+/**
+ * Validates a parsed `switchboard.yaml` document against env. Throws one ConfigError listing every
+ * bad key (unknown keys included) — never a secret's value.
+ */
+export function buildAppConfig(doc: unknown, env: EnvConfig): AppConfig {
+  if (doc !== null && doc !== undefined && (typeof doc !== 'object' || Array.isArray(doc))) {
+    throw new ConfigError(env.configPath, ['top level: must be a mapping']);
+  }
+  const dto = plainToInstance(FileConfigDto, doc ?? {});
+  const problems = flatten(validateSync(dto, { whitelist: true, forbidNonWhitelisted: true }));
+  const targets = (dto.targets ?? []).map((t, i): TargetConfig => {
+    const where = `targets[${i}]`;
+    (t.mappings ?? []).forEach((m, j) => {
+      const kinds = [m.source !== undefined, m.value !== undefined].filter(Boolean).length;
+      if (kinds !== 1) problems.push(`${where}.mappings[${j}]: needs exactly one of source or value`);
+    });
+    return {
+      id: t.id,
+      baseUrl: String(t.baseUrl ?? '').replace(/\/$/, ''),
+      auth: { ...t.auth },
+      resourceTypes: t.resourceTypes ?? ['User', 'Group'],
+      deprovision: normaliseDeprovision(t.deprovision, where, problems),
+      passThrough: t.passThrough ?? 'core',
+      mappings: (t.mappings ?? []).map(m => ({ target: m.target, source: m.source, value: m.value, default: m.default })),
+      timeoutMs: t.timeoutMs ?? 10000,
+      concurrency: t.concurrency ?? 4,
+      retry: { attempts: t.retry?.attempts ?? 8, backoffMs: t.retry?.backoffMs ?? 1000, maxBackoffMs: t.retry?.maxBackoffMs ?? 600000 },
+      circuit: { failureThreshold: t.circuit?.failureThreshold ?? 5, probeIntervalMs: t.circuit?.probeIntervalMs ?? 5000 },
+    };
+  });
+  const dup = (ids: string[]) => ids.filter((id, i) => ids.indexOf(id) !== i);
+  for (const id of new Set(dup(targets.map(t => t.id)))) problems.push(`targets: duplicate id "${id}"`);
+  for (const id of new Set(dup((dto.clients ?? []).map(c => c.id)))) problems.push(`clients: duplicate id "${id}"`);
+  if (problems.length) throw new ConfigError(env.configPath, problems);
+  const p = dto.pipeline ?? {};
+  return {
+    env,
+    clients: (dto.clients ?? []).map(c => ({ id: c.id, tokenEnv: c.tokenEnv, scopes: c.scopes })),
+    targets,
+    pipeline: {
+      relayIntervalMs: p.relayIntervalMs ?? 200,
+      relayBatchSize: p.relayBatchSize ?? 500,
+      sweepIntervalMs: p.sweepIntervalMs ?? 60000,
+      outboxRetentionHours: p.outboxRetentionHours ?? 24,
+      pushLogRetentionDays: p.pushLogRetentionDays ?? 14,
+    },
+    releasedTargets: dto.releasedTargets ?? [],
+  };
+}
+
+/** Reads env and the YAML file named by `SWITCHBOARD_CONFIG`; a missing file means no clients and no targets. */
+export function loadConfig(processEnv: NodeJS.ProcessEnv = process.env): AppConfig {
+  const env = loadEnv(processEnv);
+  if (!existsSync(env.configPath)) return buildAppConfig({}, env);
+  let doc: unknown;
+  try {
+    doc = parseYaml(readFileSync(env.configPath, 'utf8'));
+  } catch (e) {
+    throw new ConfigError(env.configPath, [`not valid YAML: ${(e as Error).message.split('\n')[0]}`]);
+  }
+  return buildAppConfig(doc, env);
+}
+
+/** Reads a secret from the env var a config entry names. Only `config/` touches process.env. */
+export function readSecret(name: string | undefined, processEnv: NodeJS.ProcessEnv = process.env): string | undefined {
+  return name ? processEnv[name] : undefined;
+}

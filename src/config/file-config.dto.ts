@@ -1,0 +1,137 @@
+import { Type } from 'class-transformer';
+import {
+  ArrayNotEmpty, IsArray, IsIn, IsInt, IsOptional, IsString, IsUrl, Matches, Max, Min, ValidateIf, ValidateNested,
+} from 'class-validator';
+
+/** Scopes a SCIM client token may carry (DESIGN.md, auth/). */
+export const CLIENT_SCOPES = ['scim:read', 'scim:write', 'admin:read', 'admin:write'] as const;
+export type ClientScope = (typeof CLIENT_SCOPES)[number];
+
+/** A SCIM client (IdP) allowed to call `/scim/v2`. Its bearer token is read from env var `tokenEnv`. */
+export class ClientDto {
+  @Matches(/^[a-z0-9][a-z0-9-]{0,62}$/, { message: 'id must be lowercase letters, digits and -' })
+  id!: string;
+
+  @Matches(/^[A-Z_][A-Z0-9_]*$/, { message: 'tokenEnv must name an environment variable (A-Z, 0-9, _)' })
+  tokenEnv!: string;
+
+  @IsArray() @ArrayNotEmpty() @IsIn(CLIENT_SCOPES as unknown as string[], { each: true })
+  scopes!: ClientScope[];
+}
+
+/** How Switchboard authenticates to a target. Secrets come only from the env vars named here. */
+export class TargetAuthDto {
+  @IsIn(['bearer', 'basic', 'none'])
+  type!: 'bearer' | 'basic' | 'none';
+
+  @ValidateIf(o => o.type === 'bearer') @Matches(/^[A-Z_][A-Z0-9_]*$/, { message: 'tokenEnv must name an environment variable' })
+  tokenEnv?: string;
+
+  @ValidateIf(o => o.type === 'basic') @Matches(/^[A-Z_][A-Z0-9_]*$/, { message: 'usernameEnv must name an environment variable' })
+  usernameEnv?: string;
+
+  @ValidateIf(o => o.type === 'basic') @Matches(/^[A-Z_][A-Z0-9_]*$/, { message: 'passwordEnv must name an environment variable' })
+  passwordEnv?: string;
+}
+
+export const DEPROVISION_ACTIONS = ['disable', 'delete', 'none'] as const;
+export type DeprovisionAction = (typeof DEPROVISION_ACTIONS)[number];
+
+/** Long form of `deprovision`: what each trigger does at the target. */
+export class DeprovisionDto {
+  @IsOptional() @IsIn(DEPROVISION_ACTIONS as unknown as string[]) onDeactivate?: DeprovisionAction;
+  @IsOptional() @IsIn(DEPROVISION_ACTIONS as unknown as string[]) onOutOfScope?: DeprovisionAction;
+  @IsOptional() @IsIn(DEPROVISION_ACTIONS as unknown as string[]) onDelete?: DeprovisionAction;
+}
+
+/**
+ * One mapping entry: produces `target` (a SCIM attribute path at the target) from a canonical
+ * `source` attribute path, or a constant `value`. Expressions arrive in a later version.
+ */
+export class MappingDto {
+  @IsString() @Matches(/^\S+$/, { message: 'target must be an attribute path without spaces' })
+  target!: string;
+
+  @IsOptional() @IsString()
+  source?: string;
+
+  @IsOptional()
+  value?: unknown;
+
+  @IsOptional()
+  default?: unknown;
+}
+
+/** Retry policy for per-resource failures (5xx, timeouts). */
+export class RetryDto {
+  @IsOptional() @IsInt() @Min(1) @Max(100) attempts?: number;
+  @IsOptional() @IsInt() @Min(1) backoffMs?: number;
+  @IsOptional() @IsInt() @Min(1) maxBackoffMs?: number;
+}
+
+/** Circuit breaker for target-level failures (401/403, refused connections, a run of 5xx). */
+export class CircuitDto {
+  @IsOptional() @IsInt() @Min(1) failureThreshold?: number;
+  @IsOptional() @IsInt() @Min(100) probeIntervalMs?: number;
+}
+
+/** A downstream app that speaks SCIM 2.0. `id` is stable: links are keyed by it. */
+export class TargetDto {
+  @Matches(/^[a-z0-9][a-z0-9-]{0,62}$/, { message: 'id must be lowercase letters, digits and - (it names a queue)' })
+  id!: string;
+
+  @IsUrl({ require_tld: false, require_protocol: true, protocols: ['http', 'https'] }, { message: 'baseUrl must be an http(s) URL' })
+  baseUrl!: string;
+
+  @ValidateNested() @Type(() => TargetAuthDto)
+  auth!: TargetAuthDto;
+
+  @IsOptional() @IsArray() @IsIn(['User', 'Group'], { each: true })
+  resourceTypes?: Array<'User' | 'Group'>;
+
+  /** `disable | delete | none`, or `{ onDeactivate, onOutOfScope, onDelete }`. */
+  @IsOptional()
+  deprovision?: DeprovisionAction | DeprovisionDto;
+
+  @IsOptional() @IsIn(['core', 'none'])
+  passThrough?: 'core' | 'none';
+
+  @IsOptional() @IsArray() @ValidateNested({ each: true }) @Type(() => MappingDto)
+  mappings?: MappingDto[];
+
+  @IsOptional() @IsInt() @Min(100) @Max(120000)
+  timeoutMs?: number;
+
+  @IsOptional() @IsInt() @Min(1) @Max(256)
+  concurrency?: number;
+
+  @IsOptional() @ValidateNested() @Type(() => RetryDto)
+  retry?: RetryDto;
+
+  @IsOptional() @ValidateNested() @Type(() => CircuitDto)
+  circuit?: CircuitDto;
+}
+
+/** Pipeline tunables; every field has a default. */
+export class PipelineDto {
+  @IsOptional() @IsInt() @Min(10) relayIntervalMs?: number;
+  @IsOptional() @IsInt() @Min(1) @Max(5000) relayBatchSize?: number;
+  @IsOptional() @IsInt() @Min(1000) sweepIntervalMs?: number;
+  @IsOptional() @IsInt() @Min(1) outboxRetentionHours?: number;
+  @IsOptional() @IsInt() @Min(1) pushLogRetentionDays?: number;
+}
+
+/** The whole `switchboard.yaml`. */
+export class FileConfigDto {
+  @IsOptional() @IsArray() @ValidateNested({ each: true }) @Type(() => ClientDto)
+  clients?: ClientDto[];
+
+  @IsOptional() @IsArray() @ValidateNested({ each: true }) @Type(() => TargetDto)
+  targets?: TargetDto[];
+
+  @IsOptional() @ValidateNested() @Type(() => PipelineDto)
+  pipeline?: PipelineDto;
+
+  @IsOptional() @IsArray() @IsString({ each: true })
+  releasedTargets?: string[];
+}
