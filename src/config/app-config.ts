@@ -146,3 +146,6 @@ export function loadConfig(processEnv: NodeJS.ProcessEnv = process.env): AppConf
 export function readSecret(name: string | undefined, processEnv: NodeJS.ProcessEnv = process.env): string | undefined {
   return name ? processEnv[name] : undefined;
 }
+
+/** Nest injection token for the validated AppConfig. */
+export const APP_CONFIG = Symbol('APP_CONFIG');

@@ -1,0 +1,36 @@
+import { DynamicModule, Global, Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { LoggerModule } from 'nestjs-pino';
+import { TokenStore } from './auth/token-store.js';
+import { APP_CONFIG, AppConfig } from './config/app-config.js';
+import { dataSourceOptions } from './db/data-source.js';
+import { DbService } from './db/db.service.js';
+import { ResourceService } from './identity/resource.service.js';
+
+/** What every role shares: config, logger, the store and its one write path. Migrations run at start. */
+@Global()
+@Module({})
+export class CoreModule {
+  static forConfig(config: AppConfig): DynamicModule {
+    return {
+      module: CoreModule,
+      imports: [
+        LoggerModule.forRoot({
+          pinoHttp: {
+            level: config.env.logLevel,
+            autoLogging: config.env.logLevel === 'debug' || config.env.logLevel === 'trace',
+            redact: ['req.headers.authorization', 'req.headers.cookie', 'req.headers["x-api-key"]'],
+          },
+        }),
+        TypeOrmModule.forRoot({ ...dataSourceOptions(config.env), migrationsRun: true }),
+      ],
+      providers: [
+        { provide: APP_CONFIG, useValue: config },
+        { provide: TokenStore, useFactory: () => new TokenStore(config) },
+        DbService,
+        ResourceService,
+      ],
+      exports: [APP_CONFIG, TokenStore, DbService, ResourceService],
+    };
+  }
+}

@@ -1,0 +1,33 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { DataSource, DataSourceOptions } from 'typeorm';
+import { EnvConfig, isSqlite, loadEnv } from '../config/env.js';
+import { ChangeEventEntity } from '../identity/change-event.entity.js';
+import { GroupMemberEntity } from '../identity/group-member.entity.js';
+import { ResourceAttrEntity } from '../identity/resource-attr.entity.js';
+import { ScimResourceEntity } from '../identity/scim-resource.entity.js';
+import { PushLogEntity } from '../targets/push-log.entity.js';
+import { TargetGroupMemberEntity } from '../targets/target-group-member.entity.js';
+import { TargetLinkEntity } from '../targets/target-link.entity.js';
+import { InitialSchema1764400000000 } from './migrations/1764400000000-initial-schema.js';
+
+export const ENTITIES = [
+  ScimResourceEntity, ResourceAttrEntity, GroupMemberEntity, ChangeEventEntity, TargetLinkEntity, TargetGroupMemberEntity, PushLogEntity,
+];
+export const MIGRATIONS = [InitialSchema1764400000000];
+
+/**
+ * TypeORM options from env: PostgreSQL for `postgres://…`, otherwise better-sqlite3 on the file after
+ * `sqlite:` (WAL, 5 s busy timeout). Schema changes only through migrations.
+ */
+export function dataSourceOptions(env: EnvConfig): DataSourceOptions {
+  if (!isSqlite(env)) {
+    return { type: 'postgres', url: env.databaseUrl, entities: ENTITIES, migrations: MIGRATIONS, extra: { max: 20 } };
+  }
+  const file = env.databaseUrl.replace(/^sqlite:/, '');
+  if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+  return { type: 'better-sqlite3', database: file, enableWAL: true, timeout: 5000, entities: ENTITIES, migrations: MIGRATIONS };
+}
+
+/** For the TypeORM CLI: `npx typeorm migration:show -d dist/src/db/data-source.js`. */
+export default new DataSource(dataSourceOptions(loadEnv()));

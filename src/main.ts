@@ -1,0 +1,62 @@
+import 'reflect-metadata';
+import { INestApplication, Logger as NestLogger } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { Logger } from 'nestjs-pino';
+import { AppModule } from './app.module.js';
+import { TokenStore } from './auth/token-store.js';
+import { AppConfig, loadConfig } from './config/app-config.js';
+import { ConfigError } from './config/config.error.js';
+import { isSqlite, Role } from './config/env.js';
+import { ScimExceptionFilter } from './scim/scim-exception.filter.js';
+
+/** A running Switchboard process. */
+export interface RunningSwitchboard {
+  app: INestApplication;
+  /** `http://127.0.0.1:<port>` the HTTP listener is bound to. */
+  url: string;
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  role: Role;
+  /** Defaults to loadConfig() from the environment. */
+  config?: AppConfig;
+  /** Overrides env PORT (0 = any free port). The worker role listens on HEALTH_PORT for probes. */
+  port?: number;
+  host?: string;
+}
+
+/**
+ * Starts one process in a role. SQLite is single-process: `api`/`worker` on SQLite refuse to start.
+ * Throws ConfigError for bad configuration (the CLI prints it and exits 1).
+ */
+export async function startSwitchboard(opts: StartOptions): Promise<RunningSwitchboard> {
+  const config = opts.config ?? loadConfig();
+  if (opts.role !== 'all' && isSqlite(config.env)) {
+    throw new ConfigError('environment', [
+      `role "${opts.role}" needs PostgreSQL (DATABASE_URL=postgres://…): the embedded SQLite store serves one process only — use role "all"`,
+    ]);
+  }
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRole(opts.role, config), { bufferLogs: true, rawBody: true });
+  app.useLogger(app.get(Logger));
+  app.useBodyParser('json', { type: ['application/json', 'application/scim+json', 'application/*+json'], limit: '10mb' });
+  app.useGlobalFilters(new ScimExceptionFilter());
+  app.enableShutdownHooks();
+  app.set('trust proxy', 'loopback');
+  const missing = TokenStore.missingTokens(config);
+  if (missing.length) new NestLogger('Switchboard').warn(`SCIM clients without a token in the environment (they cannot sign in): ${missing.join(', ')}`);
+  const port = opts.port ?? config.env.port;
+  await app.listen(port, opts.host ?? '0.0.0.0');
+  const address = app.getHttpServer().address() as { port: number };
+  return {
+    app,
+    url: `http://127.0.0.1:${address.port}`,
+    close: async () => {
+      // BullMQ close hangs forever when Redis is unreachable (stack-notes §3): bound it.
+      const watchdog = setTimeout(() => undefined, 0);
+      clearTimeout(watchdog);
+      await Promise.race([app.close(), new Promise(r => setTimeout(r, 15_000).unref())]);
+    },
+  };
+}

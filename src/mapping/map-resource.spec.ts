@@ -1,0 +1,179 @@
+import type { MappingConfig, TargetConfig } from '../config/app-config.js';
+import { ENTERPRISE_USER_SCHEMA as ENT, GROUP_SCHEMA, USER_SCHEMA } from '../scim/scim.constants.js';
+import { CanonicalResource, mapResource, MappedResource } from './map-resource.js';
+import { MappingError, MappingErrorCode } from './mapping.error.js';
+
+const CUSTOM = 'urn:acme:params:scim:schemas:extension:custom:1.0:User';
+
+function targetWith(passThrough: 'core' | 'none', mappings: MappingConfig[] = []): TargetConfig {
+  return {
+    id: 'app',
+    baseUrl: 'https://app.example/scim/v2',
+    auth: { type: 'none' },
+    resourceTypes: ['User', 'Group'],
+    deprovision: { onDeactivate: 'disable', onOutOfScope: 'disable', onDelete: 'delete' },
+    passThrough,
+    mappings,
+    timeoutMs: 1000,
+    concurrency: 1,
+    retry: { attempts: 1, backoffMs: 1, maxBackoffMs: 1 },
+    circuit: { failureThreshold: 1, probeIntervalMs: 1 },
+  };
+}
+
+const user = (doc: Record<string, unknown> = {}): CanonicalResource => ({
+  id: 'u-1',
+  resourceType: 'User',
+  doc: {
+    schemas: [USER_SCHEMA, ENT],
+    id: 'u-1',
+    externalId: 'okta-00u1',
+    meta: { resourceType: 'User', version: 'W/"3"' },
+    userName: 'jdoe@example.com',
+    name: { givenName: 'Jane', familyName: 'Doe' },
+    emails: [
+      { value: 'jdoe@example.com', type: 'work', primary: true },
+      { value: 'jane@home.example', type: 'home' },
+    ],
+    active: true,
+    title: 'Engineer',
+    password: 'hunter2',
+    groups: [{ value: 'g-1', display: 'Eng' }],
+    [ENT]: { department: 'R&D', employeeNumber: '42' },
+    [CUSTOM]: { costCenter: 'CC-1' },
+    ...doc,
+  },
+});
+
+const group: CanonicalResource = {
+  id: 'g-1',
+  resourceType: 'Group',
+  doc: {
+    schemas: [GROUP_SCHEMA],
+    id: 'g-1',
+    meta: { resourceType: 'Group' },
+    displayName: 'Engineering',
+    members: [{ value: 'u-1', display: 'Jane' }, { value: 'u-2', type: 'User' }, { value: 'u-1' }],
+  },
+};
+
+const corePayload = {
+  schemas: [USER_SCHEMA, ENT],
+  externalId: 'u-1',
+  userName: 'jdoe@example.com',
+  name: { givenName: 'Jane', familyName: 'Doe' },
+  emails: [
+    { value: 'jdoe@example.com', type: 'work', primary: true },
+    { value: 'jane@home.example', type: 'home' },
+  ],
+  active: true,
+  title: 'Engineer',
+  [ENT]: { department: 'R&D', employeeNumber: '42' },
+};
+
+describe(mapResource.name, () => {
+  it.each<[string, CanonicalResource, TargetConfig, MappedResource]>([
+    ['should pass core and enterprise attributes through, minus id, meta, groups, password and other extensions, when passThrough is core',
+      user(), targetWith('core'), { payload: corePayload }],
+    ['should list only the core schema when no enterprise attribute is present',
+      user({ [ENT]: undefined }), targetWith('core'),
+      { payload: { ...corePayload, schemas: [USER_SCHEMA], [ENT]: undefined } }],
+    ['should drop an empty enterprise extension',
+      user({ [ENT]: { department: null } }), targetWith('core'),
+      { payload: { ...corePayload, schemas: [USER_SCHEMA], [ENT]: undefined } }],
+    ['should emit only schemas and externalId when passThrough is none and nothing is mapped',
+      user(), targetWith('none'), { payload: { schemas: [USER_SCHEMA], externalId: 'u-1' } }],
+    ['should copy mapped attributes when passThrough is none',
+      user(), targetWith('none', [{ target: 'userName', source: 'userName' }, { target: 'name.givenName', source: 'name.givenName' }]),
+      { payload: { schemas: [USER_SCHEMA], externalId: 'u-1', userName: 'jdoe@example.com', name: { givenName: 'Jane' } } }],
+    ['should resolve the source case-insensitively',
+      user(), targetWith('none', [{ target: 'displayName', source: 'NAME.GIVENNAME' }, { target: 'nickName', source: 'UserName' }]),
+      { payload: { schemas: [USER_SCHEMA], externalId: 'u-1', displayName: 'Jane', nickName: 'jdoe@example.com' } }],
+    ['should set a constant value',
+      user(), targetWith('none', [{ target: 'userType', value: 'Employee' }]),
+      { payload: { schemas: [USER_SCHEMA], externalId: 'u-1', userType: 'Employee' } }],
+    ['should read and write URN-qualified enterprise attributes and list the extension schema',
+      user(), targetWith('none', [{ target: `${ENT}:department`, source: `${ENT.toLowerCase()}:DEPARTMENT` }]),
+      { payload: { schemas: [USER_SCHEMA, ENT], externalId: 'u-1', [ENT]: { department: 'R&D' } } }],
+    ['should move an enterprise attribute into a core attribute',
+      user(), targetWith('core', [{ target: 'title', source: `${ENT}:department` }]),
+      { payload: { ...corePayload, title: 'R&D' } }],
+    ['should treat the core schema URN as a prefix of a core attribute',
+      user(), targetWith('none', [{ target: `${USER_SCHEMA}:displayName`, source: `${USER_SCHEMA}:name.familyName` }]),
+      { payload: { schemas: [USER_SCHEMA], externalId: 'u-1', displayName: 'Doe' } }],
+    ['should read through a valuePath filter',
+      user(), targetWith('none', [{ target: 'userName', source: 'emails[type eq "HOME"].value' }]),
+      { payload: { schemas: [USER_SCHEMA], externalId: 'u-1', userName: 'jane@home.example' } }],
+    ['should read through a boolean valuePath filter',
+      user(), targetWith('none', [{ target: 'userName', source: 'emails[primary eq true].value' }]),
+      { payload: { schemas: [USER_SCHEMA], externalId: 'u-1', userName: 'jdoe@example.com' } }],
+    ['should write into the matching element of a valuePath target',
+      user(), targetWith('core', [{ target: 'emails[type eq "work"].value', value: 'jane.doe@example.com' }]),
+      { payload: { ...corePayload, emails: [{ value: 'jane.doe@example.com', type: 'work', primary: true }, { value: 'jane@home.example', type: 'home' }] } }],
+    ['should append an element when no element matches a valuePath target',
+      user(), targetWith('none', [{ target: 'phoneNumbers[type eq "mobile"].value', value: '+1 555 0100' }, { target: 'emails[type eq "work"].value', source: 'userName' }]),
+      { payload: { schemas: [USER_SCHEMA], externalId: 'u-1', phoneNumbers: [{ type: 'mobile', value: '+1 555 0100' }], emails: [{ type: 'work', value: 'jdoe@example.com' }] } }],
+    ['should remove the matching element when its value maps to null',
+      user(), targetWith('core', [{ target: 'emails[type eq "home"].value', value: null }]),
+      { payload: { ...corePayload, emails: [{ value: 'jdoe@example.com', type: 'work', primary: true }] } }],
+    ['should use the default when the source is absent',
+      user(), targetWith('none', [{ target: 'userType', source: 'userType', default: 'Contractor' }]),
+      { payload: { schemas: [USER_SCHEMA], externalId: 'u-1', userType: 'Contractor' } }],
+    ['should use the default when the source is null',
+      user({ title: null }), targetWith('none', [{ target: 'title', source: 'title', default: 'Staff' }]),
+      { payload: { schemas: [USER_SCHEMA], externalId: 'u-1', title: 'Staff' } }],
+    ['should remove a passed-through attribute when its mapped source is absent',
+      user(), targetWith('core', [{ target: 'title', source: 'nickName' }]),
+      { payload: { ...corePayload, title: undefined } }],
+    ['should remove a passed-through attribute mapped to a null value',
+      user(), targetWith('core', [{ target: `${ENT}:employeeNumber`, value: null }, { target: `${ENT}:department`, value: null }]),
+      { payload: { ...corePayload, schemas: [USER_SCHEMA], [ENT]: undefined } }],
+    ['should remove a sub-attribute mapped to null',
+      user(), targetWith('core', [{ target: 'name.familyName', value: null }]),
+      { payload: { ...corePayload, name: { givenName: 'Jane' } } }],
+    ['should list a custom extension schema written by a mapping',
+      user(), targetWith('none', [{ target: `${CUSTOM}:costCenter`, source: `${CUSTOM}:costCenter` }]),
+      { payload: { schemas: [USER_SCHEMA, CUSTOM], externalId: 'u-1', [CUSTOM]: { costCenter: 'CC-1' } } }],
+    ['should let a mapping override the outbound externalId',
+      user(), targetWith('none', [{ target: 'externalId', source: 'externalId' }]),
+      { payload: { schemas: [USER_SCHEMA], externalId: 'okta-00u1' } }],
+    ['should copy a multi-valued source whole',
+      user(), targetWith('none', [{ target: 'emails', source: 'emails' }]),
+      { payload: { schemas: [USER_SCHEMA], externalId: 'u-1', emails: corePayload.emails } }],
+    ['should keep group members out of the payload and expose their canonical ids once each',
+      group, targetWith('core'),
+      { payload: { schemas: [GROUP_SCHEMA], externalId: 'g-1', displayName: 'Engineering' }, members: ['u-1', 'u-2'] }],
+    ['should expose group members when passThrough is none',
+      group, targetWith('none', [{ target: 'displayName', source: 'displayName' }]),
+      { payload: { schemas: [GROUP_SCHEMA], externalId: 'g-1', displayName: 'Engineering' }, members: ['u-1', 'u-2'] }],
+    ['should expose no members for a group without members',
+      { ...group, doc: { displayName: 'Empty' } }, targetWith('core'),
+      { payload: { schemas: [GROUP_SCHEMA], externalId: 'g-1', displayName: 'Empty' }, members: [] }],
+  ])('%s', (_name, resource, target, expected) => {
+    const before = structuredClone(resource);
+    const mapped = mapResource(resource, target);
+    expect(mapped).toEqual(expected);
+    expect(resource).toEqual(before);
+  });
+
+  it('should put schemas first and externalId second', () => {
+    expect(Object.keys(mapResource(user(), targetWith('core')).payload).slice(0, 2)).toEqual(['schemas', 'externalId']);
+  });
+
+  it.each<[string, MappingConfig, MappingErrorCode]>([
+    ['an empty path', { target: '', value: 'x' }, MappingErrorCode.InvalidPath],
+    ['a path with two dots', { target: 'name.givenName.x', value: 'x' }, MappingErrorCode.InvalidPath],
+    ['a filter with another operator', { target: 'emails[type co "w"].value', value: 'x' }, MappingErrorCode.InvalidPath],
+    ['an unterminated filter', { target: 'emails[type eq "w".value', value: 'x' }, MappingErrorCode.InvalidPath],
+    ['an unquoted string literal', { target: 'emails[type eq work].value', value: 'x' }, MappingErrorCode.InvalidPath],
+    ['an invalid source path', { target: 'title', source: 'name..x' }, MappingErrorCode.InvalidPath],
+    ['members as a target', { target: 'members', value: [] }, MappingErrorCode.ReservedTarget],
+    ['schemas as a target', { target: 'schemas', value: [] }, MappingErrorCode.ReservedTarget],
+    ['id as a target', { target: 'ID', value: 'x' }, MappingErrorCode.ReservedTarget],
+    ['a sub-attribute of every value', { target: 'emails.value', value: 'x' }, MappingErrorCode.UnsupportedTarget],
+  ])('should throw a MappingError for %s', (_name, mapping, code) => {
+    const call = () => mapResource(user(), targetWith('core', [mapping]));
+    expect(call).toThrow(MappingError);
+    expect(call).toThrow(expect.objectContaining({ code, path: mapping.target === 'title' ? mapping.source : mapping.target }));
+  });
+});

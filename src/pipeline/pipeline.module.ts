@@ -1,0 +1,21 @@
+import { Module } from '@nestjs/common';
+import { CircuitService } from '../targets/circuit.service.js';
+import { GroupMembershipPusher } from '../targets/group-membership.pusher.js';
+import { PushProcessor } from '../targets/push.processor.js';
+import { TargetClients } from '../targets/target-clients.service.js';
+import { TargetLinkService } from '../targets/target-link.service.js';
+import { FanOutProcessor } from './fan-out.processor.js';
+import { JobQueueService } from './job-queue.service.js';
+import { OutboxRelayService } from './outbox-relay.service.js';
+import { ReconcileSweepService } from './reconcile-sweep.service.js';
+import { WorkerHostService } from './worker-host.service.js';
+
+/** The worker side: outbox relay, fan-out, push workers, circuits, reconcile sweep. Only the worker and all roles import it. */
+@Module({
+  providers: [
+    JobQueueService, OutboxRelayService, FanOutProcessor, PushProcessor, GroupMembershipPusher, TargetClients, TargetLinkService,
+    CircuitService, WorkerHostService, ReconcileSweepService,
+  ],
+  exports: [JobQueueService, OutboxRelayService, ReconcileSweepService, TargetLinkService, CircuitService],
+})
+export class PipelineModule {}

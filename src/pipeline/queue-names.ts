@@ -1,0 +1,18 @@
+/** Queue names (DESIGN.md, Queues). No `:` in names (BullMQ). */
+export enum QueueName {
+  Changes = 'changes',
+  DeadLetter = 'dlq',
+}
+
+/** One push queue per target, so each has its own rate limit, pause and circuit. */
+export function pushQueueName(targetId: string): string {
+  return `push.${targetId}`;
+}
+
+/** Job names; a value equals its member name's kebab form, easy to grep in Redis tools. */
+export enum JobName {
+  FanOut = 'fan-out',
+  PushUser = 'push-user',
+  PushGroup = 'push-group',
+  DeadLetter = 'dead-letter',
+}

@@ -1,0 +1,125 @@
+import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { DelayedError, Job, RateLimitError, UnrecoverableError, Worker } from 'bullmq';
+import { Redis } from 'ioredis';
+import { APP_CONFIG, AppConfig, TargetConfig } from '../config/app-config.js';
+import { MappingError } from '../mapping/mapping.error.js';
+import { CircuitService } from '../targets/circuit.service.js';
+import { PushProcessor } from '../targets/push.processor.js';
+import { TargetError, TargetErrorKind } from '../targets/target.error.js';
+import { TargetLinkService } from '../targets/target-link.service.js';
+import { FanOutProcessor } from './fan-out.processor.js';
+import { FanOutJobData, PushJobData } from './job.types.js';
+import { JobQueueService } from './job-queue.service.js';
+import { pushQueueName, QueueName } from './queue-names.js';
+import { createRedis } from './redis-connection.js';
+
+/** Backoff for retryable push failures: exponential with ±50 % jitter, honouring a target's Retry-After. */
+export function pushBackoff(target: TargetConfig, attemptsMade: number, err?: Error): number {
+  const retryAfter = (err as TargetError | undefined)?.retryAfterMs;
+  if (retryAfter !== undefined) return retryAfter;
+  const exp = Math.min(target.retry.backoffMs * 2 ** Math.max(0, attemptsMade - 1), target.retry.maxBackoffMs);
+  return Math.round(exp * (0.5 + Math.random()));
+}
+
+/**
+ * Runs the BullMQ workers of this process — `changes` (fan-out) and one `push.<targetId>` per target —
+ * and is the ONE place that turns a TargetError into BullMQ semantics (STYLE.md §3):
+ * Retryable → backoff (a run of them opens the circuit); TargetDown → circuit opens, the job waits
+ * (moved to delayed, no attempt spent); Throttled → the target's queue is rate-limited for Retry-After
+ * (no attempt spent); Permanent or attempts exhausted → dead letter + link failed.
+ */
+@Injectable()
+export class WorkerHostService implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly log = new Logger(WorkerHostService.name);
+  private readonly workers: Worker[] = [];
+  private connection?: Redis;
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly jobs: JobQueueService,
+    private readonly fanOut: FanOutProcessor,
+    private readonly push: PushProcessor,
+    private readonly circuits: CircuitService,
+    private readonly links: TargetLinkService,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    this.connection = createRedis(this.config.env.redisUrl, 'worker', e => this.log.warn(`Redis (worker): ${e.message}`));
+    const prefix = this.config.env.queuePrefix;
+    const fan = new Worker<FanOutJobData>(QueueName.Changes, job => this.fanOut.handle(job.data), {
+      connection: this.connection, prefix, concurrency: 8, maxStalledCount: 2,
+    });
+    this.workers.push(fan);
+    for (const target of this.config.targets) {
+      const w: Worker<PushJobData> = new Worker<PushJobData>(pushQueueName(target.id), (job, token) => this.runPush(target, w, job, token), {
+        connection: this.connection, prefix, concurrency: target.concurrency, maxStalledCount: 2, lockDuration: 30_000,
+        maxStartedAttempts: 200,
+        // A limiter must be set for queue.rateLimit() to hold (stack-notes §3).
+        limiter: { max: 100_000, duration: 1000 },
+        settings: { backoffStrategy: (attemptsMade, _type, err) => pushBackoff(target, attemptsMade, err) },
+      });
+      w.on('failed', (job, err) => void this.onFailed(target, job, err));
+      this.workers.push(w);
+    }
+    for (const w of this.workers) w.on('error', e => this.log.warn(`Worker ${w.name}: ${e.message}`));
+    await this.circuits.adoptOpenCircuits().catch(e => this.log.warn(`Could not read circuit markers: ${(e as Error).message}`));
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    await Promise.allSettled(this.workers.map(w => w.close()));
+    this.connection?.disconnect();
+  }
+
+  private async runPush(target: TargetConfig, worker: Worker, job: Job<PushJobData>, token?: string): Promise<string> {
+    try {
+      const outcome = await this.push.handle(job.data, { jobId: job.id, attempt: job.attemptsMade + 1 });
+      this.circuits.recordSuccess(target.id);
+      return outcome;
+    } catch (e) {
+      if (e instanceof MappingError) {
+        // A mapping that cannot produce a payload for this resource will not succeed on retry.
+        await this.deadLetter(target, job, e);
+        throw new UnrecoverableError(e.message);
+      }
+      if (!(e instanceof TargetError)) throw e;
+      switch (e.kind) {
+        case TargetErrorKind.Throttled:
+          await this.jobs.pushQueue(target.id).rateLimit(e.retryAfterMs ?? 1000);
+          throw new RateLimitError();
+        case TargetErrorKind.TargetDown:
+          await this.circuits.open(target, e.message);
+          return this.wait(job, token, target.circuit.probeIntervalMs);
+        case TargetErrorKind.Retryable:
+          if (await this.circuits.recordRetryable(target)) return this.wait(job, token, target.circuit.probeIntervalMs);
+          if (job.attemptsMade + 1 >= (job.opts.attempts ?? 1)) await this.deadLetter(target, job, e);
+          throw e;
+        case TargetErrorKind.Permanent:
+          await this.deadLetter(target, job, e);
+          throw new UnrecoverableError(e.message);
+      }
+    }
+  }
+
+  /** Parks the job until the circuit's next probe; attempts are not spent. */
+  private async wait(job: Job, token: string | undefined, ms: number): Promise<never> {
+    await job.moveToDelayed(Date.now() + ms, token);
+    throw new DelayedError();
+  }
+
+  /** Backstop for final failures that did not pass through runPush's dead-lettering (e.g. stalled too often). */
+  private async onFailed(target: TargetConfig, job: Job<PushJobData> | undefined, err: Error): Promise<void> {
+    if (!job || !job.finishedOn || err instanceof UnrecoverableError || err instanceof TargetError) return;
+    await this.deadLetter(target, job, err).catch(e => this.log.error(`Dead-lettering ${job.id} failed: ${(e as Error).message}`));
+  }
+
+  private async deadLetter(target: TargetConfig, job: Job<PushJobData>, e: Error): Promise<void> {
+    const te = e instanceof TargetError ? e : undefined;
+    const summary = e.message.slice(0, 500);
+    await this.jobs.addDeadLetter({
+      targetId: target.id, resourceType: job.data.resourceType, resourceId: job.data.resourceId, jobId: String(job.id),
+      errorClass: te ? `TargetError.${te.kind}` : e.name, summary, httpStatus: te?.status, attemptsMade: job.attemptsMade + 1, failedAt: new Date().toISOString(),
+    });
+    await this.links.markFailed(target.id, job.data.resourceId, summary, job.attemptsMade + 1);
+    this.log.warn({ jobId: job.id, targetId: target.id, resourceId: job.data.resourceId }, `Dead-lettered push: ${summary}`);
+  }
+}

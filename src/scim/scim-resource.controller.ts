@@ -1,0 +1,132 @@
+import { Body, Delete, Get, HttpCode, Param, Patch, Post, Put, Query, Req, Res, UseGuards } from '@nestjs/common';
+import type { Response } from 'express';
+import { AuthedRequest, ScimAuthGuard } from '../auth/scim-auth.guard.js';
+import { newCorrelationId } from '../common/ids.js';
+import { ResourceService } from '../identity/resource.service.js';
+import { StoredResource, WriteContext } from '../identity/resource.types.js';
+import { PatchService } from './patch/patch.service.js';
+import { ResourceQueryService } from './resource-query.service.js';
+import { etagOf, toScim, versionFromEtag } from './resource.formatter.js';
+import { prepareWrite } from './resource.input.js';
+import { LIST_RESPONSE_SCHEMA, ResourceTypeName, SCIM_MEDIA_TYPE } from './scim.constants.js';
+import { ScimError } from './scim.error.js';
+import { ScimUrls } from './scim-urls.js';
+
+/**
+ * The resource endpoints of RFC 7644 §3 for one resource type; `UsersController` and
+ * `GroupsController` bind it to `/scim/v2/Users` and `/scim/v2/Groups`.
+ */
+@UseGuards(ScimAuthGuard)
+export abstract class ScimResourceController {
+  protected abstract readonly type: ResourceTypeName;
+
+  constructor(
+    protected readonly resources: ResourceService,
+    protected readonly query: ResourceQueryService,
+    protected readonly patches: PatchService,
+    protected readonly urls: ScimUrls,
+  ) {}
+
+  /** RFC 7644 §3.3: 201 + Location + ETag; 409 uniqueness. */
+  @Post()
+  @HttpCode(201)
+  async create(@Body() body: unknown, @Req() req: AuthedRequest, @Res({ passthrough: true }) res: Response): Promise<string> {
+    const created = await this.resources.create(this.type, prepareWrite(this.type, body), this.ctx(req));
+    const out = await this.render(created, req);
+    res.setHeader('Location', (out.meta as { location: string }).location);
+    return this.send(res, created, out);
+  }
+
+  /** RFC 7644 §3.4.2: filter, startIndex (1-based), count. */
+  @Get()
+  async list(@Query() q: Record<string, string>, @Req() req: AuthedRequest, @Res({ passthrough: true }) res: Response): Promise<string> {
+    return this.listResponse(req, res, { filter: q.filter, startIndex: q.startIndex, count: q.count });
+  }
+
+  /** RFC 7644 §3.4.3: the same query in a POST body. */
+  @Post('.search')
+  @HttpCode(200)
+  async search(@Body() body: Record<string, unknown>, @Req() req: AuthedRequest, @Res({ passthrough: true }) res: Response): Promise<string> {
+    return this.listResponse(req, res, { filter: body?.filter, startIndex: body?.startIndex, count: body?.count });
+  }
+
+  /** RFC 7644 §3.4.1; If-None-Match with the current ETag → 304. */
+  @Get(':id')
+  async get(@Param('id') id: string, @Req() req: AuthedRequest, @Res({ passthrough: true }) res: Response): Promise<string | void> {
+    const r = await this.load(id);
+    const inm = versionFromEtag(req.headers['if-none-match'] as string | undefined);
+    if (inm === r.version) {
+      res.status(304).setHeader('ETag', etagOf(r.version));
+      return;
+    }
+    return this.send(res, r, await this.render(r, req));
+  }
+
+  /** RFC 7644 §3.5.1: replace; readOnly attributes ignored; If-Match → 412 on mismatch. */
+  @Put(':id')
+  async replace(@Param('id') id: string, @Body() body: unknown, @Req() req: AuthedRequest, @Res({ passthrough: true }) res: Response): Promise<string> {
+    const input = prepareWrite(this.type, body);
+    const { resource } = await this.resources.update(this.type, id, this.ctx(req), current => {
+      // PUT may not change an immutable id; password kept when the client omits it (writeOnly).
+      if (current.doc.password && !input.doc.password) input.doc.password = current.doc.password;
+      return { ...input, members: this.type === 'Group' ? input.members ?? [] : undefined };
+    }, this.ifMatch(req));
+    return this.send(res, resource, await this.render(resource, req));
+  }
+
+  /** RFC 7644 §3.5.2: PatchOp; all operations or none. */
+  @Patch(':id')
+  async patch(@Param('id') id: string, @Body() body: unknown, @Req() req: AuthedRequest, @Res({ passthrough: true }) res: Response): Promise<string> {
+    const ops = this.patches.parse(body);
+    const { resource } = await this.resources.update(this.type, id, this.ctx(req), current => this.patches.apply(this.type, current, ops), this.ifMatch(req));
+    const withMembers = this.type === 'Group' ? (await this.resources.find(this.type, id)) ?? resource : resource;
+    return this.send(res, withMembers, await this.render(withMembers, req));
+  }
+
+  /** RFC 7644 §3.6: 204; the resource is tombstoned until every target is deprovisioned. */
+  @Delete(':id')
+  @HttpCode(204)
+  async remove(@Param('id') id: string, @Req() req: AuthedRequest): Promise<void> {
+    await this.resources.delete(this.type, id, this.ctx(req), this.ifMatch(req));
+  }
+
+  private async listResponse(req: AuthedRequest, res: Response, params: { filter?: unknown; startIndex?: unknown; count?: unknown }): Promise<string> {
+    const page = await this.query.list(this.type, params);
+    const base = this.urls.base(req);
+    const groups = this.type === 'User' ? await this.resources.groupsOf(page.resources.map(r => r.id)) : undefined;
+    const body = {
+      schemas: [LIST_RESPONSE_SCHEMA],
+      totalResults: page.totalResults,
+      startIndex: page.startIndex,
+      itemsPerPage: page.resources.length,
+      Resources: page.resources.map(r => toScim(r, base, { groups: groups?.get(r.id) ?? (groups ? [] : undefined) })),
+    };
+    res.type(SCIM_MEDIA_TYPE);
+    return JSON.stringify(body);
+  }
+
+  private async load(id: string): Promise<StoredResource> {
+    const r = await this.resources.find(this.type, id);
+    if (!r) throw ScimError.notFound(`${this.type} ${id} not found`);
+    return r;
+  }
+
+  private async render(r: StoredResource, req: AuthedRequest): Promise<Record<string, unknown>> {
+    const groups = this.type === 'User' ? (await this.resources.groupsOf([r.id])).get(r.id) ?? [] : undefined;
+    return toScim(r, this.urls.base(req), { groups });
+  }
+
+  private send(res: Response, r: StoredResource, body: Record<string, unknown>): string {
+    res.type(SCIM_MEDIA_TYPE).setHeader('ETag', etagOf(r.version));
+    return JSON.stringify(body);
+  }
+
+  private ifMatch(req: AuthedRequest): number | undefined {
+    return versionFromEtag(req.headers['if-match'] as string | undefined);
+  }
+
+  private ctx(req: AuthedRequest): WriteContext {
+    const cid = req.headers['x-correlation-id'];
+    return { origin: `scim:${req.principal?.clientId ?? 'unknown'}`, correlationId: typeof cid === 'string' && /^[\w-]{1,64}$/.test(cid) ? cid : newCorrelationId() };
+  }
+}

@@ -1,0 +1,16 @@
+import { Module } from '@nestjs/common';
+import { ScimAuthGuard } from '../auth/scim-auth.guard.js';
+import { DiscoveryController } from './discovery.controller.js';
+import { GroupsController } from './groups.controller.js';
+import { PatchService } from './patch/patch.service.js';
+import { ResourceQueryService } from './resource-query.service.js';
+import { SchemaRegistry } from './schema/schema-registry.js';
+import { ScimUrls } from './scim-urls.js';
+import { UsersController } from './users.controller.js';
+
+/** The SCIM 2.0 service provider under `/scim/v2` (RFC 7643 / RFC 7644). */
+@Module({
+  controllers: [UsersController, GroupsController, DiscoveryController],
+  providers: [ScimAuthGuard, PatchService, ResourceQueryService, ScimUrls, { provide: SchemaRegistry, useFactory: () => new SchemaRegistry() }],
+})
+export class ScimModule {}
