@@ -98,7 +98,8 @@ export class PushProcessor {
       return 'left';
     }
     // upsert, disable (User) or none-on-deactivate: all converge the mapped state.
-    const mapped = mapResource({ id: resource!.id, resourceType: type, doc: resource!.doc }, target);
+    const memberRefs = type === 'Group' ? (await this.resources.membersOf([resource!.id])).get(resource!.id) ?? [] : undefined;
+    const mapped = mapResource({ id: resource!.id, resourceType: type, doc: memberRefs ? { ...resource!.doc, members: memberRefs } : resource!.doc }, target);
     const payload = mapped.payload;
     const prev = link.pushedState ?? undefined;
     if (type === 'User') {

@@ -34,7 +34,7 @@ const EMAIL_RE = /^[^\s@"<>(),;:\\]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:
 const DATE_TIME_RE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})$/;
 const BASE64_RE = /^[A-Za-z0-9+/]*={0,2}$/;
 
-// ---- Schema definitions (RFC 7643 §4, §7, §8.7) -------------------------------------------------
+// Schema definitions (RFC 7643 §4, §7, §8.7)
 
 type AttrType = 'string' | 'boolean' | 'decimal' | 'integer' | 'dateTime' | 'reference' | 'binary' | 'complex';
 
@@ -179,7 +179,7 @@ interface Stored {
 
 type Doc = Record<string, unknown>;
 
-// ---- Errors (RFC 7644 §3.12) --------------------------------------------------------------------
+// Errors (RFC 7644 §3.12)
 
 class ScimHttpError extends Error {
   constructor(readonly status: number, readonly scimType: string | undefined, detail: string) {
@@ -199,7 +199,7 @@ const fail = {
   plain: (status: number, d: string) => new ScimHttpError(status, undefined, d),
 };
 
-// ---- Validation ---------------------------------------------------------------------------------
+// Validation
 
 function isObject(v: unknown): v is Doc {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -308,7 +308,7 @@ function validateResource(kind: Kind, body: unknown): Doc {
   return doc;
 }
 
-// ---- Filters (list) -----------------------------------------------------------------------------
+// Filters (list)
 
 const LIST_FILTER_RE = /^\s*([A-Za-z][\w-]*)\s+eq\s+("(?:[^"\\]|\\.)*")\s*$/i;
 
@@ -331,7 +331,7 @@ function parseListFilter(kind: Kind, filter: string): (s: Stored) => boolean {
   };
 }
 
-// ---- PATCH (RFC 7644 §3.5.2) --------------------------------------------------------------------
+// PATCH (RFC 7644 §3.5.2)
 
 /** A resolved PATCH path: which object holds the attribute, and what to select inside it. */
 interface Target {
@@ -522,7 +522,7 @@ function applyPatch(kind: Kind, stored: Stored, body: unknown): Doc {
   return validateResource(kind, { schemas: schemasFor(kind, doc), ...doc });
 }
 
-// ---- HTTP ---------------------------------------------------------------------------------------
+// HTTP
 
 interface Ctx {
   origin: string;
@@ -532,7 +532,7 @@ interface Ctx {
 }
 
 function send(res: ServerResponse, status: number, body?: unknown, headers: Record<string, string> = {}): void {
-  res.writeHead(status, { 'Content-Type': `${SCIM_JSON}; charset=utf-8`, ...headers });
+  res.writeHead(status, { 'Content-Type': SCIM_JSON, ...headers });
   res.end(body === undefined ? undefined : JSON.stringify(body));
 }
 
