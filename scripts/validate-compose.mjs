@@ -27,16 +27,27 @@ const ajv = new Ajv2019({ allErrors: true, strict: false })
   .addFormat('subnet_ip_address', /^[0-9a-fA-F:.]+\/\d{1,3}$/);
 const validateSchema = ajv.compile(schema);
 
-// A mounted switchboard.yaml also goes through the app's own config validator once `npm run build` has run.
+/** The built config module, or null before `npm run build`. A dist/ that doesn't load is a failure, not a skip. */
+function loadApp(path) {
+  if (!existsSync(path)) return null;
+  try {
+    require('reflect-metadata'); // the app's main does this first; its decorators need it
+    return require(path);
+  } catch (e) {
+    console.error(`FAIL cannot load ${path} (rebuild, or delete dist/): ${e.message.split('\n')[0]}`);
+    process.exit(1);
+  }
+}
 const appConfig = resolve(dirname(new URL(import.meta.url).pathname), '../dist/src/config/app-config.js');
-const app = existsSync(appConfig) ? require(appConfig) : null;
+const app = loadApp(appConfig);
 const appChecked = new Set();
+/** A mounted switchboard.yaml must parse, and pass the app's own config validator once `npm run build` has run. */
 function checkSwitchboardYaml(file, at, problems) {
   if (appChecked.has(file)) return;
   appChecked.add(file);
   let doc;
   try { doc = parse(readFileSync(file, 'utf8')); } catch (e) { problems.push(`${at}: ${file} is not valid YAML: ${e.message.split('\n')[0]}`); return; }
-  try { app?.buildAppConfig?.(doc, { configPath: file }); } catch (e) { problems.push(`${at}: ${e.message}`); }
+  try { app?.buildAppConfig?.(doc, { configPath: file }); } catch (e) { for (const p of e.problems ?? [e.message]) problems.push(`${at}: ${file}: ${p}`); }
 }
 
 /** Compose interpolation: $$, $VAR, ${VAR}, ${VAR:-def}, ${VAR-def}, ${VAR:?err}, ${VAR?err}, ${VAR:+alt}, ${VAR+alt}. */

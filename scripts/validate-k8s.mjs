@@ -164,9 +164,20 @@ for (const { file, doc } of kustomizations) {
   }
 }
 
+/** The built config module, or null before `npm run build`. A dist/ that doesn't load is a failure, not a skip. */
+function loadApp(path) {
+  if (!existsSync(path)) return null;
+  try {
+    require('reflect-metadata'); // the app's main does this first; its decorators need it
+    return require(path);
+  } catch (e) {
+    console.error(`FAIL cannot load ${path} (rebuild, or delete dist/): ${e.message.split('\n')[0]}`);
+    process.exit(1);
+  }
+}
 // 4. Embedded YAML files parse; switchboard.yaml also passes the app's own validator once dist/ is built.
 const appConfig = resolve(root, 'dist/src/config/app-config.js');
-const app = existsSync(appConfig) ? require(appConfig) : null;
+const app = loadApp(appConfig);
 let appChecked = 0;
 for (const { where, doc } of byKind('ConfigMap')) {
   for (const [key, text] of Object.entries(doc.data ?? {})) {
@@ -175,7 +186,7 @@ for (const { where, doc } of byKind('ConfigMap')) {
     try { parsed = parse(text); } catch (e) { report(where, `${key}: not valid YAML: ${e.message.split('\n')[0]}`); continue; }
     if (key === 'switchboard.yaml' && app?.buildAppConfig) {
       appChecked++;
-      try { app.buildAppConfig(parsed, app.loadEnv?.({}) ?? { configPath: key }); } catch (e) { report(where, `${key}: ${e.message}`); }
+      try { app.buildAppConfig(parsed, { configPath: key }); } catch (e) { for (const p of e.problems ?? [e.message]) report(where, `${key}: ${p}`); }
     }
   }
 }

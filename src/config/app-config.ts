@@ -9,8 +9,8 @@ import { ClientScope, DEPROVISION_ACTIONS, DeprovisionAction, FileConfigDto, Tar
 /** A SCIM client after validation; `tokenEnv` is resolved at auth time, never stored in config. */
 export interface ClientConfig { id: string; tokenEnv: string; scopes: ClientScope[] }
 
-/** One mapping entry, normalised. Exactly one of `source` / `value` is set. */
-export interface MappingConfig { target: string; source?: string; value?: unknown; default?: unknown }
+/** One mapping entry, normalised. Exactly one of `source` / `value` is set; `resourceType` defaults to User. */
+export interface MappingConfig { target: string; source?: string; value?: unknown; default?: unknown; resourceType?: 'User' | 'Group' }
 
 /** What each deprovisioning trigger does at a target (groups are deleted or left, never disabled). */
 export interface DeprovisionConfig { onDeactivate: DeprovisionAction; onOutOfScope: DeprovisionAction; onDelete: DeprovisionAction }
@@ -102,7 +102,7 @@ export function buildAppConfig(doc: unknown, env: EnvConfig): AppConfig {
       resourceTypes: t.resourceTypes ?? ['User', 'Group'],
       deprovision: normaliseDeprovision(t.deprovision, where, problems),
       passThrough: t.passThrough ?? 'core',
-      mappings: (t.mappings ?? []).map(m => ({ target: m.target, source: m.source, value: m.value, default: m.default })),
+      mappings: (t.mappings ?? []).map(m => ({ target: m.target, source: m.source, value: m.value, default: m.default, resourceType: m.resourceType ?? 'User' })),
       timeoutMs: t.timeoutMs ?? 10000,
       concurrency: t.concurrency ?? 4,
       retry: { attempts: t.retry?.attempts ?? 8, backoffMs: t.retry?.backoffMs ?? 1000, maxBackoffMs: t.retry?.maxBackoffMs ?? 600000 },

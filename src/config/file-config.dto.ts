@@ -1,3 +1,4 @@
+import 'reflect-metadata';
 import { Type } from 'class-transformer';
 import {
   ArrayNotEmpty, IsArray, IsIn, IsInt, IsOptional, IsString, IsUrl, Matches, Max, Min, ValidateIf, ValidateNested,
@@ -60,6 +61,10 @@ export class MappingDto {
 
   @IsOptional()
   default?: unknown;
+
+  /** Which resource type the entry maps (default User). */
+  @IsOptional() @IsIn(['User', 'Group'])
+  resourceType?: 'User' | 'Group';
 }
 
 /** Retry policy for per-resource failures (5xx, timeouts). */

@@ -26,7 +26,12 @@ export function dataSourceOptions(env: EnvConfig): DataSourceOptions {
   }
   const file = env.databaseUrl.replace(/^sqlite:/, '');
   if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
-  return { type: 'better-sqlite3', database: file, enableWAL: true, timeout: 5000, entities: ENTITIES, migrations: MIGRATIONS };
+  return {
+    type: 'better-sqlite3', database: file, enableWAL: true, timeout: 5000, entities: ENTITIES, migrations: MIGRATIONS,
+    // WAL + NORMAL: commits survive a process crash; only an OS crash or power loss can drop the last
+    // few. The embedded store is for one process on a laptop or demo; production runs on PostgreSQL.
+    prepareDatabase: (db: { pragma(s: string): unknown }) => { db.pragma('synchronous = NORMAL'); },
+  };
 }
 
 /** For the TypeORM CLI: `npx typeorm migration:show -d dist/src/db/data-source.js`. */

@@ -144,7 +144,7 @@ describe(mapResource.name, () => {
       group, targetWith('core'),
       { payload: { schemas: [GROUP_SCHEMA], externalId: 'g-1', displayName: 'Engineering' }, members: ['u-1', 'u-2'] }],
     ['should expose group members when passThrough is none',
-      group, targetWith('none', [{ target: 'displayName', source: 'displayName' }]),
+      group, targetWith('none', [{ target: 'displayName', source: 'displayName', resourceType: 'Group' }]),
       { payload: { schemas: [GROUP_SCHEMA], externalId: 'g-1', displayName: 'Engineering' }, members: ['u-1', 'u-2'] }],
     ['should expose no members for a group without members',
       { ...group, doc: { displayName: 'Empty' } }, targetWith('core'),

@@ -49,7 +49,7 @@ export function mapResource(resource: CanonicalResource, target: TargetConfig): 
       payload[key] = structuredClone(value);
     }
   }
-  for (const mapping of target.mappings) applyMapping(payload, doc, mapping, resourceType);
+  for (const mapping of target.mappings) if ((mapping.resourceType ?? 'User') === resourceType) applyMapping(payload, doc, mapping, resourceType);
 
   const attributes = prune(payload) ?? {};
   const coreSchema = resourceType === 'User' ? USER_SCHEMA : GROUP_SCHEMA;

@@ -12,7 +12,7 @@ export type FanOutOutcome = Record<string, 'enqueued' | 'not-interested'>;
  * `changes` processor: for one outbox event, decides which targets care and enqueues one push per
  * target through the one enqueue helper. A target cares when it handles the resource type and either
  * already has a link (always — so a deactivation racing an in-flight create is never skipped) or the
- * resource is live and active (a new link is written `pending` before the enqueue).
+ * resource is live (a new link is written `pending` before the enqueue).
  * Safe to run twice: link upserts are idempotent and the push job id is derived from the outbox id.
  */
 @Injectable()
@@ -31,7 +31,9 @@ export class FanOutProcessor {
     const linked = new Set((await this.links.linksOf(data.resourceId)).map(l => l.targetId));
     for (const target of this.config.targets) {
       if (!target.resourceTypes.includes(data.resourceType)) { outcome[target.id] = 'not-interested'; continue; }
-      const wantsNew = live && (data.resourceType === 'Group' || resource!.active);
+      // An inactive user never provisioned there is created disabled where deactivation means disable,
+      // so the end state does not depend on whether its create was pushed before its deactivation.
+      const wantsNew = live && (data.resourceType === 'Group' || resource!.active || target.deprovision.onDeactivate === 'disable');
       if (!linked.has(target.id)) {
         if (!wantsNew) { outcome[target.id] = 'not-interested'; continue; }
         await this.links.ensurePending(target.id, data.resourceType, data.resourceId);

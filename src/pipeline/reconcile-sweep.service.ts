@@ -11,7 +11,7 @@ const PAGE = 1000;
 /**
  * Reconcile sweep (DESIGN.md, Data flow): re-enqueues from SQL — the source of truth — whatever the
  * queues should hold but may not: links whose pushed version is behind the canonical version
- * (tombstones included), and live, active resources with no link at a target that handles their type
+ * (tombstones included), and live resources with no link at a target that handles their type
  * (a new target gets every existing resource). Runs at start and periodically, at low priority, so a
  * Redis that lost its data heals by itself. Enqueues go through the one helper, so a push already
  * waiting or running is never doubled.
@@ -74,14 +74,14 @@ export class ReconcileSweepService implements OnApplicationBootstrap, OnApplicat
     }
   }
 
-  /** Live resources of the target's types with no link there (new target, or lost events). */
+  /** Live resources of the target's types with no link there (new target, or lost events); inactive users only where deactivation means disable. */
   private async unlinked(target: TargetConfig, runId: string): Promise<number> {
     let n = 0;
     const types = target.resourceTypes.map(t => `'${t === 'Group' ? 'Group' : 'User'}'`).join(',');
     for (let after = ''; ;) {
       const rows: Array<{ id: string; resource_type: ResourceTypeName; version: number }> = await this.db.manager.query(
         `SELECT r.id, r.resource_type, r.version FROM scim_resource r
-          WHERE r.resource_type IN (${types}) AND r.deleted_at IS NULL AND r.active = $1 AND r.id > $2
+          WHERE r.resource_type IN (${types}) AND r.deleted_at IS NULL AND (r.active = $1 OR ${target.deprovision.onDeactivate === 'disable' ? '1 = 1' : '1 = 0'}) AND r.id > $2
             AND NOT EXISTS (SELECT 1 FROM target_link l WHERE l.target_id = $3 AND l.resource_id = r.id)
           ORDER BY r.id LIMIT ${PAGE}`.replace(/\$(\d)/g, this.db.isPostgres ? '$$$1' : '?'),
         [this.db.isPostgres ? true : 1, after, target.id],

@@ -48,7 +48,7 @@ export class PushProcessor {
     let link = await this.links.get(target.id, data.resourceId);
     const live = !!resource && !resource.deletedAt;
     if (!link) {
-      if (!live || (resource.resourceType === 'User' && !resource.active)) return 'skipped';
+      if (!live || (resource.resourceType === 'User' && !resource.active && target.deprovision.onDeactivate !== 'disable')) return 'skipped';
       await this.links.ensurePending(target.id, resource.resourceType, resource.id);
       link = (await this.links.get(target.id, data.resourceId))!;
     }
@@ -106,12 +106,6 @@ export class PushProcessor {
       if (step === 'disable') payload.active = false;
       else if (step === 'none') payload.active = (prev?.active as boolean | undefined) ?? true;
       else if (resource!.deletedAt === null && resource!.active) payload.active = true;
-    }
-    if (type === 'User' && step === 'disable' && !link.remoteId) {
-      // Never provisioned there and now disabled: nothing to create.
-      await log('skip', {});
-      await this.links.update(target.id, link.resourceId, { status: 'deprovisioned', pushedVersion: resource!.version, lastError: null, attempts: 0 });
-      return 'left';
     }
     const hash = hashMapped(payload);
     let remoteId = link.remoteId;

@@ -91,7 +91,7 @@ export class Harness {
     if (Number(n) > 0) return false;
     const jobs = this.get(JobQueueService);
     for (const name of [QueueName.Changes, ...this.config.targets.map(t => pushQueueName(t.id))]) {
-      const c = await jobs.queue(name).getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'paused', 'waiting-children');
+      const c = await jobs.queue(name).getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'waiting-children');
       if (Object.values(c).some(v => v > 0)) return false;
     }
     return true;
