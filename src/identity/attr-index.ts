@@ -1,3 +1,4 @@
+import { normaliseString } from '../scim/filter/normalise.util.js';
 /**
  * Flattens a SCIM resource into (path, normalised value) rows for `resource_attr`, so filters compile
  * to SQL that SQLite and PostgreSQL answer identically, whatever their collation (DESIGN.md, Store).
@@ -16,13 +17,14 @@ export interface AttrNormaliser {
   (path: string, value: string | number | boolean): string | undefined;
 }
 
-/** Default normaliser: case-folds strings (NFC, lower case) except for caseExact paths. */
+
+/** Default normaliser: case-folds strings (the evaluator's own folding) except for caseExact paths. */
 export const defaultNormaliser: AttrNormaliser = (path, value) => {
   if (typeof value === 'boolean') return value ? 'true' : 'false';
   if (typeof value === 'number') return String(value);
   if (path === 'password') return undefined;
   const caseExact = path === 'id' || path === 'externalid' || path.endsWith('.$ref') || path === 'members.value' || path === 'groups.value';
-  return caseExact ? value.normalize('NFC') : value.normalize('NFC').toLowerCase();
+  return normaliseString(value, caseExact);
 };
 
 function push(rows: AttrRow[], path: string, raw: unknown, norm: AttrNormaliser, element: number | null): void {

@@ -6,6 +6,7 @@ import { newId } from '../common/ids.js';
 import { DbService } from '../db/db.service.js';
 import { ResourceTypeName } from '../scim/scim.constants.js';
 import { ScimError } from '../scim/scim.error.js';
+import { normaliseString } from '../scim/filter/normalise.util.js';
 import { AttrNormaliser, defaultNormaliser, indexAttributes } from './attr-index.js';
 import { ChangeEventEntity, ChangeKind } from './change-event.entity.js';
 import { GroupMemberEntity } from './group-member.entity.js';
@@ -200,7 +201,7 @@ export class ResourceService {
     return {
       externalId: typeof doc.externalId === 'string' ? doc.externalId : null,
       name,
-      uniqueKey: type === 'User' ? name.normalize('NFC').toLowerCase() : null,
+      uniqueKey: type === 'User' ? normaliseString(name, false) : null,
       active: type === 'User' ? doc.active !== false : true,
       doc,
     };

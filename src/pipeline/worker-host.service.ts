@@ -114,12 +114,14 @@ export class WorkerHostService implements OnApplicationBootstrap, BeforeApplicat
 
   private async deadLetter(target: TargetConfig, job: Job<PushJobData>, e: Error): Promise<void> {
     const te = e instanceof TargetError ? e : undefined;
-    const summary = e.message.slice(0, 500);
+    // Dead letters live in Redis: no attribute values there, so not the target's detail (it may echo them).
+    // The link's last_error (SQL, beside the canonical data) keeps the whole message for the operator.
+    const summary = (te ? te.summary : e.message).slice(0, 500);
     await this.jobs.addDeadLetter({
       targetId: target.id, resourceType: job.data.resourceType, resourceId: job.data.resourceId, jobId: String(job.id),
       errorClass: te ? `TargetError.${te.kind}` : e.name, summary, httpStatus: te?.status, attemptsMade: job.attemptsMade + 1, failedAt: new Date().toISOString(),
     });
-    await this.links.markFailed(target.id, job.data.resourceId, summary, job.attemptsMade + 1);
+    await this.links.markFailed(target.id, job.data.resourceId, e.message, job.attemptsMade + 1);
     this.log.warn({ jobId: job.id, targetId: target.id, resourceId: job.data.resourceId }, `Dead-lettered push: ${summary}`);
   }
 }

@@ -39,6 +39,12 @@ export class TargetError extends Error {
   readonly scimType?: string;
   readonly retryAfterMs?: number;
   readonly detail: string;
+  /**
+   * The message without the target's `detail`: kind, status, scimType, Retry-After only. Use it where
+   * the text leaves the SQL store (dead letters in Redis): a target's detail often echoes the attribute
+   * values we sent (`userName "x" is already taken`).
+   */
+  readonly summary: string;
   /** How long the failed attempt took, for the push log; set by `ScimClient`. */
   durationMs?: number;
 
@@ -49,8 +55,10 @@ export class TargetError extends Error {
       init.scimType,
       init.retryAfterMs !== undefined ? `retry after ${init.retryAfterMs} ms` : undefined,
     ].filter((p): p is string => p !== undefined);
-    super(`target ${kind}${parts.length ? ` (${parts.join(', ')})` : ''}${detail ? `: ${detail}` : ''}`);
+    const summary = `target ${kind}${parts.length ? ` (${parts.join(', ')})` : ''}`;
+    super(`${summary}${detail ? `: ${detail}` : ''}`);
     this.name = 'TargetError';
+    this.summary = summary;
     this.kind = kind;
     this.status = init.status;
     this.scimType = init.scimType;

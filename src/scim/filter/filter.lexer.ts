@@ -71,21 +71,24 @@ export function lex(source: string, fail: Fail): Token[] {
 
 function readString(source: string, start: number, fail: Fail): Token {
   let value = '';
-  let i = start + 1;
+  let chunk = start + 1; // start of the run of plain characters not yet copied into `value`
+  let i = chunk;
   while (i < source.length) {
-    const ch = source[i]!;
-    if (ch === '"') return { kind: 'string', pos: start, text: source.slice(start, i + 1), value };
-    if (ch === '\\') {
+    const code = source.charCodeAt(i);
+    if (code === 0x22 /* " */) {
+      value += source.slice(chunk, i);
+      return { kind: 'string', pos: start, text: source.slice(start, i + 1), value };
+    }
+    if (code === 0x5c /* \ */) {
       const [decoded, length] = readEscape(source, i, fail);
-      value += decoded;
+      value += source.slice(chunk, i) + decoded;
       i += length;
+      chunk = i;
       continue;
     }
-    const code = ch.charCodeAt(0);
     if (code < 0x20) fail(i, `control character U+${hex4(code)} in a string must be escaped`);
     if (isHighSurrogate(code) && !isLowSurrogate(source.charCodeAt(i + 1))) fail(i, 'unpaired surrogate in string');
     if (isLowSurrogate(code) && !isHighSurrogate(source.charCodeAt(i - 1))) fail(i, 'unpaired surrogate in string');
-    value += ch;
     i++;
   }
   return fail(start, 'unterminated string (no closing \'"\')');

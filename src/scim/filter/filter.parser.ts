@@ -12,7 +12,7 @@
  *   orExp     = andExp *("or" andExp)
  *   andExp    = unary *("and" unary)
  *   unary     = "not" "(" orExp ")" / "(" orExp ")" / attrExp
- *   attrExp   = attrPath "[" orExp "]" ["." subAttr compareTail]   ; valuePath
+ *   attrExp   = attrPath "[" orExp "]" ["." subAttr ("pr" / compareOp compValue)]  ; valuePath
  *             / attrPath ("pr" / compareOp compValue)
  *
  * Leniencies, because real clients send them:
@@ -83,6 +83,8 @@ class Parser {
     private readonly options: FilterParseOptions,
     private readonly label: 'filter' | 'path',
   ) {
+    // Express turns `?filter=a&filter=b` into an array; refuse it rather than parse it oddly.
+    if (typeof source !== 'string') throw this.error(`${this.title()} must be a single string`);
     if (source.length > options.maxLength) {
       throw this.error(`${this.title()} is too long: ${source.length} characters, the limit is ${options.maxLength}`);
     }
@@ -207,7 +209,9 @@ class Parser {
         this.next();
         return value;
       }
-      if (this.options.allowBareWords !== false && !RESERVED_WORDS.has(lower)) {
+      // A single-quoted word is a client's mistake, not a bare value: searching for the quotes would match nothing.
+      const quoted = token.text.startsWith("'") || token.text.endsWith("'");
+      if (this.options.allowBareWords !== false && !RESERVED_WORDS.has(lower) && !quoted) {
         this.next();
         return token.text;
       }

@@ -43,6 +43,7 @@ export function normaliseDateTime(value: string): string | undefined {
     return undefined;
   }
   // Date rolls over impossible dates (Feb 30); compare the fields back to reject them.
+  if (Number(day) <= 28) return instant.toISOString();
   const local = new Date(instant.getTime() + offsetMinutes(zone) * 60_000);
   if (local.getUTCDate() !== Number(day) || local.getUTCMonth() + 1 !== Number(month)) return undefined;
   return instant.toISOString();

@@ -54,31 +54,31 @@ function thrown(fn: () => unknown): ScimError {
 }
 
 describe(SchemaRegistry.name, () => {
-  it.each<[string, string, string, string, string?, boolean?]>([
-    ['User', 'userName', USER_SCHEMA, 'userName'],
-    ['User', 'USERNAME', USER_SCHEMA, 'userName'],
-    ['User', 'name.GIVENNAME', USER_SCHEMA, 'name.givenName'],
-    ['User', `${USER_SCHEMA}:userName`, USER_SCHEMA, 'userName'],
-    ['User', `${USER_SCHEMA.toUpperCase()}:EMAILS.VALUE`, USER_SCHEMA, 'emails.value'],
-    ['User', 'id', USER_SCHEMA, 'id'],
-    ['User', 'externalId', USER_SCHEMA, 'externalId'],
-    ['User', 'meta.lastModified', USER_SCHEMA, 'meta.lastModified'],
-    ['User', `${USER_SCHEMA}:meta.created`, USER_SCHEMA, 'meta.created'],
-    ['User', 'groups.$ref', USER_SCHEMA, 'groups.$ref'],
-    ['User', `${ENTERPRISE_USER_SCHEMA}:employeeNumber`, ENTERPRISE_USER_SCHEMA, `${ENTERPRISE_USER_SCHEMA}:employeeNumber`, 'ext'],
-    ['User', `${ENTERPRISE_USER_SCHEMA.toLowerCase()}:MANAGER.value`, ENTERPRISE_USER_SCHEMA, `${ENTERPRISE_USER_SCHEMA}:manager.value`, 'ext'],
-    ['User', `${ACME}:badgeNumber`, ACME, `${ACME}:badgeNumber`, 'ext'],
-    ['User', `${ACME}:site.CODE`, ACME, `${ACME}:site.code`, 'ext'],
-    ['User', `${DOTTED}:costCode`, DOTTED, `${DOTTED}:costCode`, 'ext'],
-    ['Group', 'displayName', GROUP_SCHEMA, 'displayName'],
-    ['Group', 'members.$REF', GROUP_SCHEMA, 'members.$ref'],
-    ['group', `${GROUP_SCHEMA}:members.value`, GROUP_SCHEMA, 'members.value'],
-    ['Group', 'meta.version', GROUP_SCHEMA, 'meta.version'],
-  ])('should resolve %s %s', (type, path, schemaUrn, canonicalPath, ext) => {
+  it.each<[string, string, string, string, boolean]>([
+    ['User', 'userName', USER_SCHEMA, 'userName', false],
+    ['User', 'USERNAME', USER_SCHEMA, 'userName', false],
+    ['User', 'name.GIVENNAME', USER_SCHEMA, 'name.givenName', false],
+    ['User', `${USER_SCHEMA}:userName`, USER_SCHEMA, 'userName', false],
+    ['User', `${USER_SCHEMA.toUpperCase()}:EMAILS.VALUE`, USER_SCHEMA, 'emails.value', false],
+    ['User', 'id', USER_SCHEMA, 'id', false],
+    ['User', 'externalId', USER_SCHEMA, 'externalId', false],
+    ['User', 'meta.lastModified', USER_SCHEMA, 'meta.lastModified', false],
+    ['User', `${USER_SCHEMA}:meta.created`, USER_SCHEMA, 'meta.created', false],
+    ['User', 'groups.$ref', USER_SCHEMA, 'groups.$ref', false],
+    ['User', `${ENTERPRISE_USER_SCHEMA}:employeeNumber`, ENTERPRISE_USER_SCHEMA, `${ENTERPRISE_USER_SCHEMA}:employeeNumber`, true],
+    ['User', `${ENTERPRISE_USER_SCHEMA.toLowerCase()}:MANAGER.value`, ENTERPRISE_USER_SCHEMA, `${ENTERPRISE_USER_SCHEMA}:manager.value`, true],
+    ['User', `${ACME}:badgeNumber`, ACME, `${ACME}:badgeNumber`, true],
+    ['User', `${ACME}:site.CODE`, ACME, `${ACME}:site.code`, true],
+    ['User', `${DOTTED}:costCode`, DOTTED, `${DOTTED}:costCode`, true],
+    ['Group', 'displayName', GROUP_SCHEMA, 'displayName', false],
+    ['Group', 'members.$REF', GROUP_SCHEMA, 'members.$ref', false],
+    ['group', `${GROUP_SCHEMA}:members.value`, GROUP_SCHEMA, 'members.value', false],
+    ['Group', 'meta.version', GROUP_SCHEMA, 'meta.version', false],
+  ])('should resolve %s %s', (type, path, schemaUrn, canonicalPath, inExtension) => {
     const resolved = registry.resolve(type, path);
     expect(resolved.schemaUrn).toBe(schemaUrn);
     expect(resolved.canonicalPath).toBe(canonicalPath);
-    expect(resolved.inExtension).toBe(ext === 'ext');
+    expect(resolved.inExtension).toBe(inExtension);
     expect(resolved.wholeSchema).toBe(false);
     expect(resolved.definition).toBe(resolved.subAttribute ?? resolved.attribute);
   });
@@ -108,7 +108,7 @@ describe(SchemaRegistry.name, () => {
     ['User', 'userName.x', 'Attribute "userName" has no sub-attributes ("userName.x")'],
     ['User', 'emails.value.x', '"emails.value.x" is not a valid attribute path'],
     ['User', 'name.', '"name." is not a valid attribute path'],
-    ['User', '', 'Unknown attribute "" in ""'],
+    ['User', '', '"" is not a valid attribute path'],
     ['User', 'manager', 'Unknown attribute "manager" in "manager"'],
     ['User', USER_SCHEMA, `"${USER_SCHEMA}" names the core schema, not an attribute`],
     ['User', `${USER_SCHEMA}:`, `"${USER_SCHEMA}:" is not a valid attribute path`],
