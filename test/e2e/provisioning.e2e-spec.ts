@@ -1,6 +1,7 @@
 import { startScimmyApp } from '../downstream/scimmy-app.js';
 import { startStrictApp } from '../downstream/strict-app.js';
 import { DownstreamApp } from '../downstream/downstream-app.js';
+import { storeKinds } from '../utils/databases.js';
 import { Harness, TARGET_TOKEN, waitFor } from '../utils/harness.js';
 
 const ENT = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
@@ -15,7 +16,7 @@ const userBody = (i: number, extra: Record<string, unknown> = {}) => ({
   ...extra,
 });
 
-describe.each(['sqlite', 'postgres'] as const)('provisioning end to end (%s)', db => {
+describe.each(storeKinds())('provisioning end to end (%s)', db => {
   let scimmy: DownstreamApp;
   let strict: DownstreamApp;
   let h: Harness;

@@ -5,7 +5,7 @@ import { loadEnv } from '../../src/config/env.js';
 import { RunningSwitchboard, startSwitchboard } from '../../src/main.js';
 import { DownstreamApp } from '../downstream/downstream-app.js';
 import { startScimmyApp } from '../downstream/scimmy-app.js';
-import { postgresDatabase, sqliteDatabase, TestDatabase } from '../utils/databases.js';
+import { postgresDatabase, sqliteDatabase, storeKinds, TestDatabase } from '../utils/databases.js';
 import { CLIENT_TOKEN, TARGET_TOKEN, waitFor } from '../utils/harness.js';
 import { deletePrefix, SHARED_REDIS_URL } from '../utils/redis.js';
 
@@ -18,7 +18,8 @@ describe('process roles', () => {
     await db.drop();
   });
 
-  describe('api and worker as separate processes on PostgreSQL', () => {
+  // Registered only where PostgreSQL answers (always in CI; see test/global-setup.ts).
+  if (storeKinds().includes('postgres')) describe('api and worker as separate processes on PostgreSQL', () => {
     let db: TestDatabase;
     let app: DownstreamApp;
     const running: RunningSwitchboard[] = [];

@@ -40,3 +40,8 @@ export async function postgresDatabase(): Promise<TestDatabase> {
 export function testDatabase(kind: 'sqlite' | 'postgres'): Promise<TestDatabase> {
   return kind === 'sqlite' ? Promise.resolve(sqliteDatabase()) : postgresDatabase();
 }
+
+/** The store kinds a suite should run on: both, or SQLite only when PostgreSQL is absent outside CI. */
+export function storeKinds(): Array<'sqlite' | 'postgres'> {
+  return process.env.SB_TEST_POSTGRES === '0' ? ['sqlite'] : ['sqlite', 'postgres'];
+}
