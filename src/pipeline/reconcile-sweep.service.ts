@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { APP_CONFIG, AppConfig, TargetConfig } from '../config/app-config.js';
 import { DbService } from '../db/db.service.js';
 import { ResourceTypeName } from '../scim/scim.constants.js';
@@ -17,9 +17,10 @@ const PAGE = 1000;
  * waiting or running is never doubled.
  */
 @Injectable()
-export class ReconcileSweepService implements OnApplicationBootstrap, OnApplicationShutdown {
+export class ReconcileSweepService implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly log = new Logger(ReconcileSweepService.name);
   private timer?: NodeJS.Timeout;
+  private startTimer?: NodeJS.Timeout;
   private running?: Promise<number>;
 
   constructor(
@@ -30,11 +31,14 @@ export class ReconcileSweepService implements OnApplicationBootstrap, OnApplicat
 
   onApplicationBootstrap(): void {
     this.timer = setInterval(() => void this.sweep().catch(e => this.log.warn(`Sweep failed: ${(e as Error).message}`)), this.config.pipeline.sweepIntervalMs);
-    setTimeout(() => void this.sweep().catch(e => this.log.warn(`Sweep failed: ${(e as Error).message}`)), 1000).unref();
+    this.startTimer = setTimeout(() => void this.sweep().catch(e => this.log.warn(`Sweep failed: ${(e as Error).message}`)), 1000).unref();
   }
 
-  onApplicationShutdown(): void {
+  /** Before the database closes: no new sweep (the start-up one included), and the running one finishes. */
+  async beforeApplicationShutdown(): Promise<void> {
     clearInterval(this.timer);
+    clearTimeout(this.startTimer);
+    await this.running?.catch(() => 0);
   }
 
   /** One sweep over every target; returns how many pushes were enqueued (deduplicated ones included). */

@@ -108,6 +108,10 @@ describe('failures: a target that answers 500 twice, then recovers', () => {
     expect(rows.filter(r => r.ok).map(r => r.action)).toEqual(['create']);
     expect(await link(h, 'flaky', id)).toMatchObject({ status: 'synced', last_error: null });
     expect(await deadLetters(h)).toHaveLength(0);
+    const posts = d.proxy.requests.filter(r => r.method === 'POST');
+    expect(posts.map(r => r.status)).toEqual([500, 500, 201]);
+    const gaps = posts.slice(1).map((r, i) => Math.round(r.startedAt - posts[i].endedAt));
+    console.info(`[500] POST statuses ${posts.map(r => r.status).join(', ')}; backoff gaps (ms): ${gaps.join(', ')}; push_log: ${rows.map(r => `${r.action}/${r.http_status ?? '-'}/${r.ok ? 'ok' : 'fail'}`).join(', ')}`);
   });
 });
 
@@ -168,6 +172,9 @@ describe('failures: a target that answers 401 for a while', () => {
     }
     rule.remove();
     const blocked = rule.hits;
+    const cleared = Date.now();
+    await waitFor(() => d.app.users().length === 3, 5000, 'users to arrive after the target recovered');
+    const recoveryMs = Date.now() - cleared;
     await h.drain();
 
     expect(sawPaused).toBe(true);
@@ -177,7 +184,7 @@ describe('failures: a target that answers 401 for a while', () => {
     expect(await deadLetters(h)).toHaveLength(0);
     for (const id of ids) expect(await link(h, 'locked', id)).toMatchObject({ status: 'synced', last_error: null });
     expect((await queue.getJobs(['failed']))).toHaveLength(0);
-    console.info(`[401] requests answered 401 while locked: ${blocked}; circuit paused the queue: ${sawPaused}`);
+    console.info(`[401] requests answered 401 while locked: ${blocked}; circuit paused the queue: ${sawPaused}; converged ${recoveryMs} ms after the 401s stopped`);
   });
 });
 
@@ -250,6 +257,9 @@ describe('failures: a burst of updates to one user while the target is slow', ()
     expect(remoteId).toBeTruthy();
     const key = `/Users/${remoteId}`;
 
+    // Every write takes 300 ms; the first one of the burst 700 ms more (latency rules add up), so the
+    // whole burst surely lands while that push is in flight even on a loaded machine.
+    d.proxy.addRule({ match: { method: 'PATCH' }, delayMs: 700, times: 1 });
     d.proxy.addRule({ match: { method: 'PATCH' }, delayMs: 300 });
     d.proxy.addRule({ match: { method: 'POST' }, delayMs: 300 });
     const writesBefore = d.proxy.writeCount();
@@ -259,6 +269,7 @@ describe('failures: a burst of updates to one user while the target is slow', ()
     }
     const burstMs = Date.now() - t0;
     await h.drain();
+    const burstWrites = d.proxy.requests.filter(r => r.resourceKey === key && r.startedAt >= t0);
 
     const writes = d.proxy.writeCount() - writesBefore;
     const maxConcurrent = d.proxy.maxConcurrentByResource().get(key) ?? 0;
@@ -268,7 +279,8 @@ describe('failures: a burst of updates to one user while the target is slow', ()
     expect(d.app.users()).toHaveLength(1);
     expect(remoteUser(d.app, 'bursty')).toMatchObject({ displayName: 'Burst 20' });
     expect(await link(h, 'slow', id)).toMatchObject({ status: 'synced', pushed_version: 21 });
-    console.info(`[burst] 20 PATCHes in ${burstMs} ms → ${writes} writes, max concurrent per resource ${maxConcurrent}`);
+    expect(burstWrites.every(r => r.method === 'PATCH' && r.status === 200)).toBe(true);
+    console.info(`[burst] 20 PATCHes in ${burstMs} ms → ${writes} writes (${burstWrites.map(r => Math.round(r.endedAt - r.startedAt)).join(' + ')} ms), max concurrent per resource ${maxConcurrent}`);
   });
 });
 
@@ -297,24 +309,29 @@ describe('failures: a deactivation racing the in-flight create', () => {
     expect(d.proxy.writeCount(r => r.method === 'POST')).toBe(1);
     expect(d.proxy.maxConcurrentByResource().get('racer@example.com')).toBe(1);
     const l = await link(h, 'racy', id);
-    expect(l.pushed_version).toBe(2);
+    expect(l).toMatchObject({ status: 'synced', pushed_version: 2 });
+    const writes = d.proxy.requests.filter(r => ['POST', 'PATCH'].includes(r.method));
+    expect(writes.map(r => r.method)).toEqual(['POST', 'PATCH']);
+    expect(writes[1].startedAt).toBeGreaterThanOrEqual(writes[0].endedAt);
+    console.info(`[race] writes at the target: ${writes.map(r => `${r.method} ${r.status} (${Math.round(r.endedAt - r.startedAt)} ms)`).join(' then ')}; remote active=${String(remoteUser(d.app, 'racer')!.active)}`);
   });
 });
 
 describe('failures: Redis down while SCIM writes arrive', () => {
   let d: Downstream;
   let h: Harness;
-  const redis = new PrivateRedis();
+  let redis: PrivateRedis;
   beforeAll(async () => {
+    redis = new PrivateRedis();
     await redis.start();
     d = await startDownstream();
     h = await Harness.start({ targets: [targetDoc('steady', d)], redisUrl: redis.url });
   });
   afterAll(async () => {
-    await redis.start().catch(() => undefined);
+    if (redis && !redis.running) await redis.start(); // so the close below does not wait on a dead Redis
     await h?.close();
     await stopDownstream(d);
-    await redis.destroy();
+    await redis?.destroy();
   });
 
   it('should accept every write without Redis and deliver all of them once Redis is back', async () => {
@@ -328,7 +345,7 @@ describe('failures: Redis down while SCIM writes arrive', () => {
     expect((await h.scim('PATCH', `/Users/${before}`, replace('active', false))).status).toBe(200);
     const writeMs = Date.now() - t0;
     const [{ n: unpublished }] = await query<{ n: number }>(h, 'SELECT COUNT(*) AS n FROM change_event WHERE published_at IS NULL');
-    expect(Number(unpublished)).toBe(6);
+    expect(Number(unpublished)).toBe(5);
     await sleep(300);
 
     await redis.start();
@@ -347,17 +364,20 @@ describe('failures: Redis down while SCIM writes arrive', () => {
 describe('failures: Redis flushed after the events were published', () => {
   let d: Downstream;
   let h: Harness;
-  const redis = new PrivateRedis();
+  let redis: PrivateRedis;
   beforeAll(async () => {
+    redis = new PrivateRedis();
     await redis.start();
     d = await startDownstream();
     // One push at a time, so most pushes are still waiting in Redis when it is flushed.
     h = await Harness.start({ targets: [targetDoc('amnesiac', d, { concurrency: 1 })], redisUrl: redis.url });
+    // Let the start-up sweep (1 s after boot) pass, so it cannot be what heals the flush below.
+    await sleep(1200);
   });
   afterAll(async () => {
     await h?.close();
     await stopDownstream(d);
-    await redis.destroy();
+    await redis?.destroy();
   });
 
   it('should heal through the reconcile sweep', async () => {
@@ -408,18 +428,27 @@ describe('failures: a target added after users exist', () => {
   it('should backfill every existing user to the new target at start', async () => {
     const names = ['early-1', 'early-2', 'early-3', 'early-4'];
     const ids = await createUsers(h, names);
+    await h.drain();
     expect((await h.scim('PATCH', `/Users/${ids[3]}`, replace('active', false))).status).toBe(200);
     await h.drain();
     expect(first.app.users()).toHaveLength(4);
+    const firstWrites = first.proxy.writeCount();
+    expect(firstWrites).toBe(5); // 4 creates + 1 disable
 
+    const t0 = Date.now();
     await h.restart([targetDoc('first', first), targetDoc('second', second)]);
-    // Active users only: a user deactivated before the target existed is not created there.
-    await waitFor(() => second.app.users().length === 3, 10_000, 'the backfill to reach the new target');
+    await waitFor(() => second.app.users().length === names.length, 10_000, 'the backfill to reach the new target');
     await h.drain();
-    expect(userNames(second.app)).toEqual(names.slice(0, 3).map(n => `${n}@example.com`));
-    for (const id of ids.slice(0, 3)) expect(await link(h, 'second', id)).toMatchObject({ status: 'synced' });
-    expect(await link(h, 'second', ids[3])).toBeUndefined();
+    const backfillMs = Date.now() - t0;
+
+    expect(userNames(second.app)).toEqual(names.map(n => `${n}@example.com`));
+    // deprovision: disable → a user inactive before the target existed is provisioned there disabled.
+    expect(remoteUser(second.app, 'early-4')).toMatchObject({ active: false });
+    for (const n of names.slice(0, 3)) expect(remoteUser(second.app, n)).toMatchObject({ active: true });
+    for (const id of ids) expect(await link(h, 'second', id)).toMatchObject({ status: 'synced' });
+    expect(second.proxy.writeCount(r => r.method === 'POST' && r.status === 201)).toBe(names.length);
     // The first target saw nothing new.
-    expect(first.proxy.writeCount()).toBe(5);
+    expect(first.proxy.writeCount()).toBe(firstWrites);
+    console.info(`[new target] ${names.length} existing users backfilled ${backfillMs} ms after the restart`);
   });
 });
