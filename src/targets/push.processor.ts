@@ -58,13 +58,16 @@ export class PushProcessor {
       targetId: target.id, resourceType: data.resourceType, resourceId: data.resourceId, action, version, httpStatus: r.status,
       durationMs: r.durationMs ?? 0, ok, error, jobId: ctx.jobId, correlationId: data.correlationId,
     });
+    // Which call is under way, so a failure is logged with the action that failed.
+    const current: { action: PushAction } = { action: step === 'delete' ? 'delete' : 'update' };
     try {
-      const outcome = await this.run(target, data, resource, link, step, log);
-      await this.jobs.clearDeadLetter(target.id, data.resourceType, data.resourceId).catch(() => false);
+      const outcome = await this.run(target, data, resource, link, step, log, current);
+      // A dead letter exists only for a link marked failed; skip the Redis round trip otherwise.
+      if (link.status === 'failed') await this.jobs.clearDeadLetter(target.id, data.resourceType, data.resourceId).catch(() => false);
       if (step !== 'upsert' && resource?.deletedAt) await this.maybePurge(resource.id);
       return outcome;
     } catch (e) {
-      if (e instanceof TargetError) await log(step === 'delete' ? 'delete' : 'update', { status: e.status, durationMs: e.durationMs }, false, e.message);
+      if (e instanceof TargetError) await log(current.action, { status: e.status, durationMs: e.durationMs }, false, e.message);
       throw e;
     }
   }
@@ -80,6 +83,7 @@ export class PushProcessor {
   private async run(
     target: TargetConfig, data: PushJobData, resource: StoredResource | undefined, link: TargetLinkEntity,
     step: 'upsert' | DeprovisionAction, log: (a: PushAction, r: { status?: number; durationMs?: number }, ok?: boolean, err?: string) => Promise<void>,
+    current: { action: PushAction },
   ): Promise<PushOutcome> {
     const client = this.clients.get(target.id);
     const type = data.resourceType;
@@ -112,6 +116,7 @@ export class PushProcessor {
     let outcome: PushOutcome = 'unchanged';
     let base = prev;
     if (!remoteId) {
+      current.action = 'link';
       const found = await this.match(client, type, payload);
       if (found) {
         remoteId = found;
@@ -119,7 +124,7 @@ export class PushProcessor {
         outcome = 'linked';
         await log('link', {});
       } else {
-        const created = await this.create(client, type, payload, log);
+        const created = await this.create(client, type, payload, log, current);
         remoteId = created.remoteId;
         base = created.linked ? undefined : payload;
         outcome = created.linked ? 'linked' : 'created';
@@ -128,10 +133,11 @@ export class PushProcessor {
     if (data.mode === 'force' || link.pushedHash !== hash || base !== prev) {
       const ops = data.mode === 'force' ? diffMapped(undefined, payload) : diffMapped(base, payload);
       if (ops.length) {
+        current.action = step === 'disable' ? 'disable' : 'update';
         const r = await client.patch(type, remoteId, ops);
         if (r.status === 404) {
           // The account was removed at the target: re-create once.
-          const created = await this.create(client, type, payload, log);
+          const created = await this.create(client, type, payload, log, current);
           remoteId = created.remoteId;
           if (created.linked) await client.patch(type, remoteId, diffMapped(undefined, payload)).then(x => log('update', x));
           if (type === 'Group') await this.links.clearShadow(target.id, link.resourceId);
@@ -149,6 +155,7 @@ export class PushProcessor {
       status: 'synced', remoteId, pushedVersion: resource!.version, pushedHash: hash, pushedState: payload,
       remoteActive: type === 'User' ? payload.active !== false : null, lastError: null, attempts: 0, syncedAt: new Date().toISOString(),
     });
+    current.action = 'members';
     if (type === 'Group') await this.members.push(target, client, link.resourceId, remoteId, mapped.members ?? [], log);
     if (type === 'User' && firstSync) await this.enqueueGroupsOf(target, resource!, data.correlationId);
     return outcome;
@@ -170,8 +177,10 @@ export class PushProcessor {
   /** POST; a 409 uniqueness means it exists already: find it and link (RFC 7644 §3.3). */
   private async create(
     client: ScimClient, type: ResourceTypeName, payload: ScimObject, log: (a: PushAction, r: { status?: number; durationMs?: number }) => Promise<void>,
+    current: { action: PushAction },
   ): Promise<{ remoteId: string; linked: boolean }> {
     let r: ScimResponse<ScimObject | undefined>;
+    current.action = 'create';
     try {
       r = await client.create(type, payload);
     } catch (e) {
