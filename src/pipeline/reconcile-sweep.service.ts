@@ -3,7 +3,8 @@ import { APP_CONFIG, AppConfig, TargetConfig } from '../config/app-config.js';
 import { DbService } from '../db/db.service.js';
 import { ResourceTypeName } from '../scim/scim.constants.js';
 import { JobQueueService, SWEEP_PRIORITY } from './job-queue.service.js';
-import { PushJobData } from './job.types.js';
+import { DeadLetterJobData, PushJobData } from './job.types.js';
+import { QueueName } from './queue-names.js';
 
 /** Rows per sweep query page. */
 const PAGE = 1000;
@@ -55,6 +56,7 @@ export class ReconcileSweepService implements OnApplicationBootstrap, BeforeAppl
       total += await this.unlinked(target, runId);
     }
     await this.purgeOrphanTombstones();
+    await this.dropStaleDeadLetters();
     if (total) this.log.log(`Sweep ${runId} enqueued ${total} pushes`);
     return total;
   }
@@ -103,6 +105,23 @@ export class ReconcileSweepService implements OnApplicationBootstrap, BeforeAppl
     }));
     await this.jobs.enqueuePushes(target.id, items, SWEEP_PRIORITY);
     return items.length;
+  }
+
+  /** Dead letters whose link has since synced (a push succeeded but Redis missed the removal). */
+  private async dropStaleDeadLetters(): Promise<void> {
+    const dlq = this.jobs.queue(QueueName.DeadLetter);
+    for (let start = 0; ; start += 500) {
+      const jobs = await dlq.getJobs(['waiting', 'prioritized'], start, start + 499);
+      for (const job of jobs) {
+        const d = job.data as DeadLetterJobData;
+        const [row] = await this.db.manager.query(
+          'SELECT status FROM target_link WHERE target_id = $1 AND resource_id = $2'.replace(/\$(\d)/g, this.db.isPostgres ? '$$$1' : '?'),
+          [d.targetId, d.resourceId],
+        );
+        if (!row || row.status === 'synced' || row.status === 'deprovisioned') await job.remove().catch(() => undefined);
+      }
+      if (jobs.length < 500) return;
+    }
   }
 
   /** Tombstones that no target ever linked need no deprovisioning: drop them. */
