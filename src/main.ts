@@ -22,7 +22,7 @@ export interface StartOptions {
   role: Role;
   /** Defaults to loadConfig() from the environment. */
   config?: AppConfig;
-  /** Overrides env PORT (0 = any free port). The worker role listens on HEALTH_PORT for probes. */
+  /** Overrides env PORT / HEALTH_PORT (0 = any free port). The worker role listens on HEALTH_PORT for probes. */
   port?: number;
   host?: string;
 }
@@ -46,7 +46,8 @@ export async function startSwitchboard(opts: StartOptions): Promise<RunningSwitc
   app.set('trust proxy', 'loopback');
   const missing = TokenStore.missingTokens(config);
   if (missing.length) new NestLogger('Switchboard').warn(`SCIM clients without a token in the environment (they cannot sign in): ${missing.join(', ')}`);
-  const port = opts.port ?? config.env.port;
+  // The worker serves only probes, on HEALTH_PORT, so it can share a pod network with an api.
+  const port = opts.port ?? (opts.role === 'worker' ? config.env.healthPort : config.env.port);
   await app.listen(port, opts.host ?? '0.0.0.0');
   const address = app.getHttpServer().address() as { port: number };
   return {
@@ -54,8 +55,6 @@ export async function startSwitchboard(opts: StartOptions): Promise<RunningSwitc
     url: `http://127.0.0.1:${address.port}`,
     close: async () => {
       // BullMQ close hangs forever when Redis is unreachable (stack-notes §3): bound it.
-      const watchdog = setTimeout(() => undefined, 0);
-      clearTimeout(watchdog);
       await Promise.race([app.close(), new Promise(r => setTimeout(r, 15_000).unref())]);
     },
   };

@@ -8,8 +8,11 @@ import { loadEnv, Role } from '../config/env.js';
 import { dataSourceOptions } from '../db/data-source.js';
 import { startSwitchboard } from '../main.js';
 
-/** Exit after this long if a graceful shutdown hangs (e.g. Redis unreachable, stack-notes §3). */
-const SHUTDOWN_WATCHDOG_MS = 10_000;
+/**
+ * Exit after this long if a graceful shutdown hangs (e.g. Redis unreachable, stack-notes §3). Longer
+ * than a push's HTTP timeout, shorter than Kubernetes' 40 s terminationGracePeriodSeconds.
+ */
+const SHUTDOWN_WATCHDOG_MS = 30_000;
 
 function fail(e: unknown): never {
   if (e instanceof ConfigError) {

@@ -50,7 +50,7 @@ describe(buildAppConfig.name, () => {
 describe(loadEnv.name, () => {
   it('should default every variable', () => {
     expect(loadEnv({})).toEqual({
-      databaseUrl: 'sqlite:./var/switchboard.sqlite', redisUrl: 'redis://127.0.0.1:6379', port: 8080, configPath: './switchboard.yaml',
+      databaseUrl: 'sqlite:./var/switchboard.sqlite', redisUrl: 'redis://127.0.0.1:6379', port: 8080, healthPort: 9464, configPath: './switchboard.yaml',
       queuePrefix: 'switchboard', logLevel: 'info', publicBaseUrl: undefined,
     });
   });

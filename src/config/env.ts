@@ -17,6 +17,9 @@ export class EnvDto {
   @IsOptional() @Type(() => Number) @IsInt() @Min(0) @Max(65535)
   PORT?: number;
 
+  @IsOptional() @Type(() => Number) @IsInt() @Min(0) @Max(65535)
+  HEALTH_PORT?: number;
+
   @IsOptional() @IsString()
   SWITCHBOARD_CONFIG?: string;
 
@@ -36,6 +39,8 @@ export interface EnvConfig {
   databaseUrl: string;
   redisUrl: string;
   port: number;
+  /** Port of the worker role's probe and metrics listener (`/health/*`). */
+  healthPort: number;
   configPath: string;
   queuePrefix: string;
   logLevel: string;
@@ -59,6 +64,7 @@ export function loadEnv(env: NodeJS.ProcessEnv = process.env): EnvConfig {
     databaseUrl: dto.DATABASE_URL || 'sqlite:./var/switchboard.sqlite',
     redisUrl: dto.REDIS_URL || 'redis://127.0.0.1:6379',
     port: dto.PORT ?? 8080,
+    healthPort: dto.HEALTH_PORT ?? 9464,
     configPath: dto.SWITCHBOARD_CONFIG || './switchboard.yaml',
     queuePrefix: dto.QUEUE_PREFIX || 'switchboard',
     logLevel: dto.LOG_LEVEL || 'info',
