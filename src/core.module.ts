@@ -6,6 +6,7 @@ import { APP_CONFIG, AppConfig } from './config/app-config.js';
 import { dataSourceOptions } from './db/data-source.js';
 import { DbService } from './db/db.service.js';
 import { ResourceService } from './identity/resource.service.js';
+import { MetricsService } from './ops/metrics.service.js';
 
 /** What every role shares: config, logger, the store and its one write path. Migrations run at start. */
 @Global()
@@ -29,8 +30,9 @@ export class CoreModule {
         { provide: TokenStore, useFactory: () => new TokenStore(config) },
         DbService,
         ResourceService,
+        MetricsService,
       ],
-      exports: [APP_CONFIG, TokenStore, DbService, ResourceService],
+      exports: [APP_CONFIG, TokenStore, DbService, ResourceService, MetricsService],
     };
   }
 }

@@ -3,6 +3,7 @@ import { DelayedError, Job, RateLimitError, UnrecoverableError, Worker } from 'b
 import { Redis } from 'ioredis';
 import { APP_CONFIG, AppConfig, TargetConfig } from '../config/app-config.js';
 import { MappingError } from '../mapping/mapping.error.js';
+import { MetricsService } from '../ops/metrics.service.js';
 import { CircuitService } from '../targets/circuit.service.js';
 import { PushProcessor } from '../targets/push.processor.js';
 import { TargetError, TargetErrorKind } from '../targets/target.error.js';
@@ -41,6 +42,7 @@ export class WorkerHostService implements OnApplicationBootstrap, BeforeApplicat
     private readonly push: PushProcessor,
     private readonly circuits: CircuitService,
     private readonly links: TargetLinkService,
+    private readonly metrics: MetricsService,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -62,6 +64,11 @@ export class WorkerHostService implements OnApplicationBootstrap, BeforeApplicat
       this.workers.push(w);
     }
     for (const w of this.workers) w.on('error', e => this.log.warn(`Worker ${w.name}: ${e.message}`));
+    this.metrics.setQueueCountsReader(() => Promise.all(
+      [QueueName.Changes, QueueName.DeadLetter, ...this.config.targets.map(t => pushQueueName(t.id))].map(async queue => ({
+        queue, counts: await this.jobs.queue(queue).getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'failed'),
+      })),
+    ));
     await this.circuits.adoptOpenCircuits().catch(e => this.log.warn(`Could not read circuit markers: ${(e as Error).message}`));
   }
 
@@ -71,11 +78,15 @@ export class WorkerHostService implements OnApplicationBootstrap, BeforeApplicat
   }
 
   private async runPush(target: TargetConfig, worker: Worker, job: Job<PushJobData>, token?: string): Promise<string> {
+    const endTimer = this.metrics.pushSeconds.startTimer({ target: target.id });
     try {
       const outcome = await this.push.handle(job.data, { jobId: job.id, attempt: job.attemptsMade + 1 });
+      endTimer();
       this.circuits.recordSuccess(target.id);
+      this.metrics.pushes.inc({ target: target.id, outcome });
       return outcome;
     } catch (e) {
+      this.metrics.pushFailures.inc({ target: target.id, kind: e instanceof TargetError ? e.kind : (e as Error).name });
       if (e instanceof MappingError) {
         // A mapping that cannot produce a payload for this resource will not succeed on retry.
         await this.deadLetter(target, job, e);
@@ -122,6 +133,7 @@ export class WorkerHostService implements OnApplicationBootstrap, BeforeApplicat
       errorClass: te ? `TargetError.${te.kind}` : e.name, summary, httpStatus: te?.status, attemptsMade: job.attemptsMade + 1, failedAt: new Date().toISOString(),
     });
     await this.links.markFailed(target.id, job.data.resourceId, e.message, job.attemptsMade + 1);
+    this.metrics.deadLetters.inc({ target: target.id });
     this.log.warn({ jobId: job.id, targetId: target.id, resourceId: job.data.resourceId }, `Dead-lettered push: ${summary}`);
   }
 }

@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { APP_CONFIG, AppConfig, TargetConfig } from '../config/app-config.js';
+import { MetricsService } from '../ops/metrics.service.js';
 import { JobQueueService } from '../pipeline/job-queue.service.js';
 import { TargetClients } from './target-clients.service.js';
 
@@ -23,6 +24,7 @@ export class CircuitService implements OnApplicationShutdown {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly jobs: JobQueueService,
     private readonly clients: TargetClients,
+    private readonly metrics: MetricsService,
   ) {}
 
   state(targetId: string): CircuitState {
@@ -49,6 +51,7 @@ export class CircuitService implements OnApplicationShutdown {
     this.log.warn(`Circuit open for target ${target.id}: ${reason}; its queue is paused and probed every ${target.circuit.probeIntervalMs} ms`);
     const timer = setInterval(() => void this.probe(target), target.circuit.probeIntervalMs);
     this.probes.set(target.id, timer);
+    this.metrics.circuitOpen.set({ target: target.id }, 1);
     await this.jobs.connection.set(this.markerKey(target.id), reason).catch(() => undefined);
     await this.jobs.pushQueue(target.id).pause();
   }
@@ -70,6 +73,7 @@ export class CircuitService implements OnApplicationShutdown {
     clearInterval(this.probes.get(target.id));
     this.probes.delete(target.id);
     this.failures.set(target.id, 0);
+    this.metrics.circuitOpen.set({ target: target.id }, 0);
     await this.jobs.connection.del(this.markerKey(target.id)).catch(() => undefined);
     await this.jobs.pushQueue(target.id).resume();
     this.log.log(`Circuit closed for target ${target.id}: probe succeeded, queue resumed`);

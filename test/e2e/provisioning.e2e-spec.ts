@@ -1,3 +1,4 @@
+import { request } from 'undici';
 import { startScimmyApp } from '../downstream/scimmy-app.js';
 import { startStrictApp } from '../downstream/strict-app.js';
 import { DownstreamApp } from '../downstream/downstream-app.js';
@@ -82,5 +83,10 @@ describe.each(storeKinds())('provisioning end to end (%s)', db => {
     expect(strict.users().map(u => u.userName).sort()).toEqual(['user0@example.com', 'user2@example.com', 'user3@example.com']);
     // The deleted user's tombstone is purged once both targets deprovisioned it.
     await waitFor(async () => (await h.scim('GET', `/Users/${ids[1]}`)).status === 404, 5000, 'tombstone hidden');
+
+    // Prometheus metrics count what happened: 5 users + 1 group created on the strict target.
+    const metrics = await (await request(`${h.sb.url}/metrics`)).body.text();
+    expect(metrics).toMatch(/switchboard_pushes_total\{target="strict",outcome="created"\} 6\n/);
+    expect(metrics).toMatch(/switchboard_queue_jobs\{queue="push\.strict",state="waiting"\} 0\n/);
   });
 });
