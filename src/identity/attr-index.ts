@@ -7,6 +7,8 @@ import { normaliseString } from '../scim/filter/normalise.util.js';
 
 /** Longest value kept in the index; longer ones are cut (a filter on them matches by prefix only). */
 export const MAX_INDEXED_VALUE = 1000;
+/** Longest path kept (the column is varchar(512)); no filter can name a longer one anyway. */
+export const MAX_INDEXED_PATH = 512;
 
 /** `element` is the index within a multi-valued attribute, so valuePath filters match within one element. */
 export interface AttrRow { path: string; value: string; element: number | null }
@@ -28,7 +30,7 @@ export const defaultNormaliser: AttrNormaliser = (path, value) => {
 };
 
 function push(rows: AttrRow[], path: string, raw: unknown, norm: AttrNormaliser, element: number | null): void {
-  if (raw === null || raw === undefined) return;
+  if (raw === null || raw === undefined || path.length > MAX_INDEXED_PATH) return;
   if (typeof raw === 'string' || typeof raw === 'number' || typeof raw === 'boolean') {
     const v = norm(path, raw);
     if (v !== undefined) rows.push({ path, value: v.slice(0, MAX_INDEXED_VALUE), element });

@@ -8,6 +8,7 @@ import { ResourceTypeName } from '../scim/scim.constants.js';
 import { ScimError } from '../scim/scim.error.js';
 import { normaliseString } from '../scim/filter/normalise.util.js';
 import { AttrNormaliser, defaultNormaliser, indexAttributes } from './attr-index.js';
+import { canonicalJson } from './canonical-json.util.js';
 import { ChangeEventEntity, ChangeKind } from './change-event.entity.js';
 import { GroupMemberEntity } from './group-member.entity.js';
 import { ResourceAttrEntity } from './resource-attr.entity.js';
@@ -27,6 +28,8 @@ export interface ResourceWrite {
 }
 
 const MAX_VERSION_RETRIES = 5;
+/** Length of the name, unique key and externalId columns (varchar(512); PostgreSQL rejects longer values). */
+const MAX_KEY_LENGTH = 512;
 
 /**
  * The ONE write path (DESIGN.md principle 4): validate-by-caller → version → write resource, attribute
@@ -83,7 +86,7 @@ export class ResourceService {
     for (let attempt = 0; ; attempt++) {
       try {
         const result = await this.db.transaction(async em => {
-          const row = await em.findOneBy(ScimResourceEntity, { id, resourceType: type, deletedAt: IsNull() });
+          const row = await this.lockLive(em, type, id);
           if (!row) throw ScimError.notFound(`${type} ${id} not found`);
           if (ifMatchVersion !== undefined && row.version !== ifMatchVersion) {
             throw ScimError.preconditionFailed(`ETag mismatch: ${type} ${id} is at version ${row.version}`);
@@ -91,7 +94,7 @@ export class ResourceService {
           const current = this.toStored(row);
           const input = await mutate(current);
           const cols = this.columns(type, input.doc);
-          const docChanged = JSON.stringify(input.doc) !== JSON.stringify(row.doc);
+          const docChanged = canonicalJson(input.doc) !== canonicalJson(row.doc);
           let touched: string[] = [];
           if (type === 'Group' && input.members) touched = await this.setMembers(em, id, input.members);
           else if (type === 'Group' && input.memberDelta) touched = await this.applyMemberDelta(em, id, input.memberDelta);
@@ -118,7 +121,7 @@ export class ResourceService {
   /** Deletes: leaves a tombstone (hidden from reads and uniqueness) and emits a `delete` event. 404 when absent. */
   async delete(type: ResourceTypeName, id: string, ctx: WriteContext, ifMatchVersion?: number): Promise<void> {
     await this.db.transaction(async em => {
-      const row = await em.findOneBy(ScimResourceEntity, { id, resourceType: type, deletedAt: IsNull() });
+      const row = await this.lockLive(em, type, id);
       if (!row) throw ScimError.notFound(`${type} ${id} not found`);
       if (ifMatchVersion !== undefined && row.version !== ifMatchVersion) {
         throw ScimError.preconditionFailed(`ETag mismatch: ${type} ${id} is at version ${row.version}`);
@@ -196,12 +199,28 @@ export class ResourceService {
     await this.db.write(em => em.delete(ScimResourceEntity, { id, deletedAt: Not(IsNull()) }));
   }
 
+  /**
+   * The live row, locked for this transaction on PostgreSQL: concurrent writers of one resource (ten
+   * PATCHes adding members to a group) queue here instead of failing the version check or colliding on
+   * group_member's key. SQLite transactions are already serialised (DbService).
+   */
+  private lockLive(em: EntityManager, type: ResourceTypeName, id: string): Promise<ScimResourceEntity | null> {
+    const where = { id, resourceType: type, deletedAt: IsNull() };
+    return this.db.isPostgres ? em.findOne(ScimResourceEntity, { where, lock: { mode: 'pessimistic_write' } }) : em.findOneBy(ScimResourceEntity, where);
+  }
+
   private columns(type: ResourceTypeName, doc: Record<string, unknown>) {
     const name = String((type === 'User' ? doc.userName : doc.displayName) ?? '');
+    const uniqueKey = type === 'User' ? normaliseString(name, false) : null;
+    const externalId = typeof doc.externalId === 'string' ? doc.externalId : null;
+    // Case folding can lengthen a name ('ß' → 'ss'), so the folded key is checked too.
+    for (const [what, v] of [[type === 'User' ? 'userName' : 'displayName', name], ['userName', uniqueKey], ['externalId', externalId]] as const) {
+      if (v && v.length > MAX_KEY_LENGTH) throw ScimError.invalidValue(`${what} is longer than ${MAX_KEY_LENGTH} characters`);
+    }
     return {
-      externalId: typeof doc.externalId === 'string' ? doc.externalId : null,
+      externalId,
       name,
-      uniqueKey: type === 'User' ? normaliseString(name, false) : null,
+      uniqueKey,
       active: type === 'User' ? doc.active !== false : true,
       doc,
     };

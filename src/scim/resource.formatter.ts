@@ -12,6 +12,14 @@ export function versionFromEtag(header: string | undefined): number | undefined 
   return m ? Number(m[1]) : Number.NaN;
 }
 
+/** True when an `If-None-Match` header is `*` or lists the ETag of `version` (RFC 9110 §13.1.2, weak comparison). */
+export function etagListHas(header: string | string[] | undefined, version: number): boolean {
+  const text = Array.isArray(header) ? header.join(',') : header;
+  if (!text) return false;
+  if (text.trim() === '*') return true;
+  return text.split(',').some(tag => versionFromEtag(tag) === version);
+}
+
 /**
  * The SCIM representation of a stored resource: `schemas`, `id`, `externalId`, attributes, then `meta`
  * (RFC 7643 §3.1). writeOnly `password` never leaves. `location` is absolute under `baseUrl`.

@@ -1,5 +1,8 @@
 import { scryptSync, randomBytes } from 'node:crypto';
 import { ResourceWrite } from '../identity/resource.service.js';
+import { assertSafeJson } from './json-limits.util.js';
+import { checkAttributeShapes } from './schema/attribute-shape.util.js';
+import type { SchemaRegistry } from './schema/schema-registry.js';
 import { ENTERPRISE_USER_SCHEMA, GROUP_SCHEMA, ResourceTypeName, USER_SCHEMA } from './scim.constants.js';
 import { ScimError } from './scim.error.js';
 
@@ -23,8 +26,10 @@ export function coerceBoolean(v: unknown): unknown {
  * references' shape; drops readOnly attributes; hashes `password`. Errors: 400 invalidSyntax /
  * invalidValue (RFC 7644 §3.3, §3.5.1).
  */
-export function prepareWrite(type: ResourceTypeName, body: unknown): ResourceWrite {
+export function prepareWrite(type: ResourceTypeName, body: unknown, registry: SchemaRegistry): ResourceWrite {
   if (!body || typeof body !== 'object' || Array.isArray(body)) throw ScimError.invalidSyntax('Request body must be a JSON object');
+  // Before the loop below: a `__proto__` key would otherwise set doc's prototype.
+  assertSafeJson(body, true);
   const input = body as Record<string, unknown>;
   const coreUrn = type === 'User' ? USER_SCHEMA : GROUP_SCHEMA;
   const schemas = input.schemas;
@@ -42,13 +47,28 @@ export function prepareWrite(type: ResourceTypeName, body: unknown): ResourceWri
     if (k === 'active') { doc.active = coerceBoolean(value); continue; }
     doc[canonicalKey(key)] = value;
   }
+  checkDoc(type, doc, registry);
+  const hasEnterprise = Object.keys(doc).some(k => k.toLowerCase() === ENTERPRISE_USER_SCHEMA.toLowerCase());
+  doc.schemas = type === 'User' && hasEnterprise ? [USER_SCHEMA, ENTERPRISE_USER_SCHEMA] : [coreUrn];
+  return { doc: orderDoc(doc), members };
+}
+
+/**
+ * What every stored document satisfies, after POST/PUT and after PATCH: the name attribute, `active`,
+ * `externalId` and extension objects have their types, as do the attributes the schemas define
+ * (checkAttributeShapes); names and nesting are safe (assertSafeJson). 400 invalidValue / invalidSyntax.
+ */
+export function checkDoc(type: ResourceTypeName, doc: Record<string, unknown>, registry: SchemaRegistry): void {
+  assertSafeJson(doc, true);
   const nameAttr = type === 'User' ? 'userName' : 'displayName';
   if (typeof doc[nameAttr] !== 'string' || !(doc[nameAttr] as string).trim()) throw ScimError.invalidValue(`${nameAttr} is required and must be a non-empty string`);
   if (doc.active !== undefined && typeof doc.active !== 'boolean') throw ScimError.invalidValue('active must be a boolean');
   if (doc.externalId !== undefined && doc.externalId !== null && typeof doc.externalId !== 'string') throw ScimError.invalidValue('externalId must be a string');
-  const hasEnterprise = Object.keys(doc).some(k => k.toLowerCase() === ENTERPRISE_USER_SCHEMA.toLowerCase());
-  doc.schemas = type === 'User' && hasEnterprise ? [USER_SCHEMA, ENTERPRISE_USER_SCHEMA] : [coreUrn];
-  return { doc: orderDoc(doc), members };
+  for (const [k, v] of Object.entries(doc)) {
+    // Extension attributes live in an object under the schema URN (RFC 7643 §3.3); PATCH writes into it.
+    if (/^urn:/i.test(k) && (!v || typeof v !== 'object' || Array.isArray(v))) throw ScimError.invalidValue(`${k} must be an object of extension attributes`);
+  }
+  checkAttributeShapes(registry, type, doc);
 }
 
 /** Group `members` input → member references. 400 invalidValue on a malformed entry. */

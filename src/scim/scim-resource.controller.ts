@@ -6,10 +6,11 @@ import { ResourceService } from '../identity/resource.service.js';
 import { StoredResource, WriteContext } from '../identity/resource.types.js';
 import { PatchService } from './patch/patch.service.js';
 import { ResourceQueryService } from './resource-query.service.js';
-import { etagOf, toScim, versionFromEtag } from './resource.formatter.js';
+import { etagOf, etagListHas, toScim, versionFromEtag } from './resource.formatter.js';
 import { prepareWrite } from './resource.input.js';
 import { LIST_RESPONSE_SCHEMA, ResourceTypeName, SCIM_MEDIA_TYPE } from './scim.constants.js';
 import { ScimError } from './scim.error.js';
+import { SchemaRegistry } from './schema/schema-registry.js';
 import { ScimUrls } from './scim-urls.js';
 
 /**
@@ -25,13 +26,14 @@ export abstract class ScimResourceController {
     protected readonly query: ResourceQueryService,
     protected readonly patches: PatchService,
     protected readonly urls: ScimUrls,
+    protected readonly registry: SchemaRegistry,
   ) {}
 
   /** RFC 7644 §3.3: 201 + Location + ETag; 409 uniqueness. */
   @Post()
   @HttpCode(201)
   async create(@Body() body: unknown, @Req() req: AuthedRequest, @Res({ passthrough: true }) res: Response): Promise<string> {
-    const created = await this.resources.create(this.type, prepareWrite(this.type, body), this.ctx(req));
+    const created = await this.resources.create(this.type, prepareWrite(this.type, this.json(req, body), this.registry), this.ctx(req));
     const out = await this.render(created, req);
     res.setHeader('Location', (out.meta as { location: string }).location);
     return this.send(res, created, out);
@@ -46,16 +48,19 @@ export abstract class ScimResourceController {
   /** RFC 7644 §3.4.3: the same query in a POST body. */
   @Post('.search')
   @HttpCode(200)
-  async search(@Body() body: Record<string, unknown>, @Req() req: AuthedRequest, @Res({ passthrough: true }) res: Response): Promise<string> {
-    return this.listResponse(req, res, { filter: body?.filter, startIndex: body?.startIndex, count: body?.count });
+  async search(@Body() body: unknown, @Req() req: AuthedRequest, @Res({ passthrough: true }) res: Response): Promise<string> {
+    const b = this.json(req, body);
+    // An array body would hand back Array.prototype.filter as the filter.
+    if (!b || typeof b !== 'object' || Array.isArray(b)) throw ScimError.invalidSyntax('SearchRequest body must be a JSON object');
+    const { filter, startIndex, count } = b as Record<string, unknown>;
+    return this.listResponse(req, res, { filter, startIndex, count });
   }
 
   /** RFC 7644 §3.4.1; If-None-Match with the current ETag → 304. */
   @Get(':id')
   async get(@Param('id') id: string, @Req() req: AuthedRequest, @Res({ passthrough: true }) res: Response): Promise<string | void> {
     const r = await this.load(id);
-    const inm = versionFromEtag(req.headers['if-none-match'] as string | undefined);
-    if (inm === r.version) {
+    if (etagListHas(req.headers['if-none-match'], r.version)) {
       res.status(304).setHeader('ETag', etagOf(r.version));
       return;
     }
@@ -65,8 +70,8 @@ export abstract class ScimResourceController {
   /** RFC 7644 §3.5.1: replace; readOnly attributes ignored; If-Match → 412 on mismatch. */
   @Put(':id')
   async replace(@Param('id') id: string, @Body() body: unknown, @Req() req: AuthedRequest, @Res({ passthrough: true }) res: Response): Promise<string> {
-    const input = prepareWrite(this.type, body);
-    const { resource } = await this.resources.update(this.type, id, this.ctx(req), current => {
+    const input = prepareWrite(this.type, this.json(req, body), this.registry);
+    const { resource } = await this.resources.update(this.type, knownId(id, this.type), this.ctx(req), current => {
       // PUT may not change an immutable id; password kept when the client omits it (writeOnly).
       if (current.doc.password && !input.doc.password) input.doc.password = current.doc.password;
       return { ...input, members: this.type === 'Group' ? input.members ?? [] : undefined };
@@ -77,8 +82,8 @@ export abstract class ScimResourceController {
   /** RFC 7644 §3.5.2: PatchOp; all operations or none. */
   @Patch(':id')
   async patch(@Param('id') id: string, @Body() body: unknown, @Req() req: AuthedRequest, @Res({ passthrough: true }) res: Response): Promise<string> {
-    const ops = this.patches.parse(body);
-    const { resource } = await this.resources.update(this.type, id, this.ctx(req), current => this.patches.apply(this.type, current, ops), this.ifMatch(req));
+    const ops = this.patches.parse(this.json(req, body));
+    const { resource } = await this.resources.update(this.type, knownId(id, this.type), this.ctx(req), current => this.patches.apply(this.type, current, ops), this.ifMatch(req));
     const withMembers = this.type === 'Group' ? (await this.resources.find(this.type, id)) ?? resource : resource;
     return this.send(res, withMembers, await this.render(withMembers, req));
   }
@@ -87,7 +92,7 @@ export abstract class ScimResourceController {
   @Delete(':id')
   @HttpCode(204)
   async remove(@Param('id') id: string, @Req() req: AuthedRequest): Promise<void> {
-    await this.resources.delete(this.type, id, this.ctx(req), this.ifMatch(req));
+    await this.resources.delete(this.type, knownId(id, this.type), this.ctx(req), this.ifMatch(req));
   }
 
   private async listResponse(req: AuthedRequest, res: Response, params: { filter?: unknown; startIndex?: unknown; count?: unknown }): Promise<string> {
@@ -106,7 +111,7 @@ export abstract class ScimResourceController {
   }
 
   private async load(id: string): Promise<StoredResource> {
-    const r = await this.resources.find(this.type, id);
+    const r = await this.resources.find(this.type, knownId(id, this.type));
     if (!r) throw ScimError.notFound(`${this.type} ${id} not found`);
     return r;
   }
@@ -121,6 +126,17 @@ export abstract class ScimResourceController {
     return JSON.stringify(body);
   }
 
+  /**
+   * The parsed body, once it is known to be JSON. Any other media type → 415: the form parser would
+   * otherwise turn `schemas[]=…&userName=…` into a resource (RFC 7644 §3.1 specifies JSON).
+   */
+  private json(req: AuthedRequest, body: unknown): unknown {
+    if (req.is(['application/json', 'application/*+json']) === false) {
+      throw ScimError.unsupportedMediaType(`Content-Type must be ${SCIM_MEDIA_TYPE} or application/json`);
+    }
+    return body;
+  }
+
   private ifMatch(req: AuthedRequest): number | undefined {
     return versionFromEtag(req.headers['if-match'] as string | undefined);
   }
@@ -129,4 +145,13 @@ export abstract class ScimResourceController {
     const cid = req.headers['x-correlation-id'];
     return { origin: `scim:${req.principal?.clientId ?? 'unknown'}`, correlationId: typeof cid === 'string' && /^[\w-]{1,64}$/.test(cid) ? cid : newCorrelationId() };
   }
+}
+
+/**
+ * `id` when it could name a resource, else 404 before any query: ids are uuids (varchar(36)), and
+ * PostgreSQL fails on a U+0000 in a parameter (`/Users/%00`).
+ */
+function knownId(id: string, type: ResourceTypeName): string {
+  if (id.length > 36 || /[\u0000-\u001f]/.test(id)) throw ScimError.notFound(`${type} not found`);
+  return id;
 }

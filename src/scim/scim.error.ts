@@ -39,5 +39,6 @@ export class ScimError extends Error {
   static forbidden(detail: string): ScimError { return new ScimError(403, detail); }
   static preconditionFailed(detail: string): ScimError { return new ScimError(412, detail); }
   static payloadTooLarge(detail: string): ScimError { return new ScimError(413, detail); }
+  static unsupportedMediaType(detail: string): ScimError { return new ScimError(415, detail); }
   static notImplemented(detail: string): ScimError { return new ScimError(501, detail); }
 }

@@ -16,8 +16,13 @@ export const TARGET_TOKEN = 'test-target-token';
 /** A target block for the test config. */
 export type TargetDoc = Record<string, unknown> & { id: string; baseUrl: string };
 
+/** An extra SCIM client for the test config; its token goes into its own env var. */
+export interface TestClient { id: string; token: string; scopes: Array<'scim:read' | 'scim:write' | 'admin:read' | 'admin:write'> }
+
 export interface HarnessOptions {
   db?: 'sqlite' | 'postgres';
+  /** SCIM clients in addition to the default `idp` (read + write, CLIENT_TOKEN). */
+  clients?: TestClient[];
   targets?: TargetDoc[];
   redisUrl?: string;
   pipeline?: Record<string, unknown>;
@@ -46,10 +51,16 @@ export class Harness {
     this.db ??= await testDatabase(this.opts.db ?? 'sqlite');
     process.env.SB_TEST_CLIENT_TOKEN = CLIENT_TOKEN;
     process.env.SB_TEST_TARGET_TOKEN = TARGET_TOKEN;
+    const extra = (this.opts.clients ?? []).map((c, i) => {
+      const tokenEnv = `SB_TEST_CLIENT_TOKEN_${i + 1}`;
+      process.env[tokenEnv] = c.token;
+      return { id: c.id, tokenEnv, scopes: c.scopes };
+    });
     const env = loadEnv({ DATABASE_URL: this.db.url, REDIS_URL: this.redisUrl, QUEUE_PREFIX: this.prefix, LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent', PORT: '0' });
     this.config = buildAppConfig({
       clients: [
         { id: 'idp', tokenEnv: 'SB_TEST_CLIENT_TOKEN', scopes: ['scim:read', 'scim:write'] },
+        ...extra,
       ],
       targets: (this.opts.targets ?? []).map(t => ({ auth: { type: 'bearer', tokenEnv: 'SB_TEST_TARGET_TOKEN' }, ...t })),
       pipeline: { relayIntervalMs: 50, sweepIntervalMs: 3_600_000, ...this.opts.pipeline },

@@ -1,8 +1,11 @@
 import { Injectable } from '@nestjs/common';
+import { canonicalJson } from '../../identity/canonical-json.util.js';
 import { ResourceWrite } from '../../identity/resource.service.js';
 import { StoredResource } from '../../identity/resource.types.js';
-import { canonicalKey, coerceBoolean, hashPassword, parseMembers } from '../resource.input.js';
-import { ENTERPRISE_USER_SCHEMA, PATCH_OP_SCHEMA, ResourceTypeName, USER_SCHEMA } from '../scim.constants.js';
+import { assertSafeJson } from '../json-limits.util.js';
+import { canonicalKey, checkDoc, coerceBoolean, hashPassword, parseMembers } from '../resource.input.js';
+import { SchemaRegistry } from '../schema/schema-registry.js';
+import { ENTERPRISE_USER_SCHEMA, GROUP_SCHEMA, PATCH_OP_SCHEMA, ResourceTypeName, USER_SCHEMA } from '../scim.constants.js';
 import { ScimError } from '../scim.error.js';
 import { parsePath, PatchPath } from './patch-path.js';
 
@@ -18,10 +21,12 @@ const READ_ONLY = new Set(['id', 'meta', 'groups']);
  */
 @Injectable()
 export class PatchService {
+  constructor(private readonly registry: SchemaRegistry) {}
+
   /** Validates a PatchOp body. 400 invalidSyntax / invalidPath. */
   parse(body: unknown): PatchOperation[] {
     const b = body as { schemas?: unknown; Operations?: unknown; operations?: unknown };
-    if (!b || typeof b !== 'object') throw ScimError.invalidSyntax('PATCH body must be a JSON object');
+    if (!b || typeof b !== 'object' || Array.isArray(b)) throw ScimError.invalidSyntax('PATCH body must be a JSON object');
     if (!Array.isArray(b.schemas) || !b.schemas.some(s => String(s).toLowerCase() === PATCH_OP_SCHEMA.toLowerCase())) {
       throw ScimError.invalidSyntax(`schemas must contain "${PATCH_OP_SCHEMA}"`);
     }
@@ -33,8 +38,10 @@ export class PatchService {
       const rawPath = (o as { path?: unknown }).path;
       if (rawPath !== undefined && typeof rawPath !== 'string') throw ScimError.invalidPath(`Operations[${i}].path must be a string`);
       const value = (o as { value?: unknown }).value;
-      if (op === 'remove' && !rawPath && value === undefined) throw ScimError.noTarget(`Operations[${i}]: remove needs a path`);
+      // RFC 7644 §3.5.2.2: a remove without a path fails with noTarget, whatever the value.
+      if (op === 'remove' && !rawPath) throw ScimError.noTarget(`Operations[${i}]: remove needs a path`);
       if (op !== 'remove' && value === undefined) throw ScimError.invalidSyntax(`Operations[${i}]: ${op} needs a value`);
+      assertSafeJson(value, false, `Operations[${i}].value`);
       return { op, rawPath, path: rawPath ? parsePath(rawPath) : undefined, value } as PatchOperation;
     });
   }
@@ -44,23 +51,20 @@ export class PatchService {
     const doc = structuredClone(current.doc);
     const delta = { add: [] as Array<{ value: string; type: string }>, remove: [] as string[], replaceAll: false };
     let membersTouched = false;
+    const targets: Array<[PatchOperation['op'], PatchPath, unknown]> = [];
     for (const op of ops) {
-      if (!op.path) {
-        // No path: the value is an object of attributes (RFC 7644 §3.5.2.1/.3); Entra sends dotted and URN keys.
-        if (!op.value || typeof op.value !== 'object' || Array.isArray(op.value)) throw ScimError.invalidSyntax(`${op.op} without path needs an object value`);
-        for (const [k, v] of Object.entries(op.value as Record<string, unknown>)) {
-          const path = parsePath(k);
-          if (type === 'Group' && path.attr.toLowerCase() === 'members') { membersTouched = true; this.members(op.op, path, v, delta); continue; }
-          this.applyOne(doc, op.op, path, v);
-        }
-        continue;
-      }
-      if (type === 'Group' && op.path.attr.toLowerCase() === 'members' && !op.path.uri) { membersTouched = true; this.members(op.op, op.path, op.value, delta); continue; }
-      this.applyOne(doc, op.op, op.path, op.value);
+      if (op.path) { targets.push([op.op, op.path, op.value]); continue; }
+      // No path: the value is an object of attributes (RFC 7644 §3.5.2.1/.3); Entra sends dotted and URN keys.
+      if (!isObject(op.value)) throw ScimError.invalidSyntax(`${op.op} without path needs an object value`);
+      for (const [k, v] of Object.entries(op.value)) targets.push([op.op, parsePath(k), v]);
+    }
+    for (const [op, raw, value] of targets) {
+      const path = corePath(type, raw);
+      if (type === 'Group' && path.attr.toLowerCase() === 'members' && !path.uri) { membersTouched = true; this.members(op, path, value, delta); continue; }
+      this.applyOne(doc, op, path, value);
     }
     this.fixSchemas(type, doc);
-    if (type === 'User' && (typeof doc.userName !== 'string' || !doc.userName)) throw ScimError.invalidValue('userName is required');
-    if (type === 'Group' && (typeof doc.displayName !== 'string' || !doc.displayName)) throw ScimError.invalidValue('displayName is required');
+    checkDoc(type, doc, this.registry);
     return { doc, memberDelta: membersTouched ? delta : undefined };
   }
 
@@ -93,13 +97,16 @@ export class PatchService {
     if (!container) return;
     const key = findKey(container, path.uri ? path.attr : canonicalKey(path.attr));
     if (attrLower === 'password' && !path.uri) {
-      if (op === 'remove') delete doc.password; else doc.password = hashPassword(String(value));
+      if (op !== 'remove' && (typeof value !== 'string' || !value)) throw ScimError.invalidValue('password must be a non-empty string');
+      if (op === 'remove') delete doc.password; else doc.password = hashPassword(value as string);
       return;
     }
     const v = attrLower === 'active' || path.sub?.toLowerCase() === 'primary' ? coerceBoolean(value) : value;
     if (path.filter) return this.applyFiltered(container, key, op, path, v);
     if (path.sub) {
       const parent = container[key];
+      // `emails.value` would turn the list into one object; the element must be named by a filter.
+      if (Array.isArray(parent)) throw ScimError.invalidPath(`${path.attr} is multi-valued: use ${path.attr}[<filter>].${path.sub}`);
       if (op === 'remove') {
         if (parent && typeof parent === 'object' && !Array.isArray(parent)) delete (parent as Record<string, unknown>)[findKey(parent as Record<string, unknown>, path.sub)];
         return;
@@ -112,9 +119,12 @@ export class PatchService {
     if (op === 'remove') { delete container[key]; return; }
     const existing = container[key];
     if (op === 'add' && Array.isArray(existing)) {
-      container[key] = [...existing, ...(Array.isArray(v) ? v : [v])];
-    } else if (op === 'add' && existing && typeof existing === 'object' && v && typeof v === 'object' && !Array.isArray(v)) {
-      container[key] = { ...(existing as object), ...(v as object) };
+      // RFC 7644 §3.5.2.1: a value already present is not added again (and changes nothing).
+      const seen = new Set(existing.map(canonicalJson));
+      container[key] = [...existing, ...(Array.isArray(v) ? v : [v]).filter(x => !seen.has(canonicalJson(x)))];
+    } else if (isObject(existing) && isObject(v)) {
+      // add and replace both merge a complex value: unnamed sub-attributes stay (RFC 7644 §3.5.2.1, §3.5.2.3).
+      container[key] = { ...existing, ...v };
     } else {
       container[key] = v;
     }
@@ -136,6 +146,7 @@ export class PatchService {
       if (Array.isArray(container[key]) && (container[key] as unknown[]).length === 0) delete container[key];
       return;
     }
+    if (!path.sub && !isObject(value)) throw ScimError.invalidValue(`${path.attr}[...] needs an object value`);
     if (!hits.length) {
       const el: Record<string, unknown> = { [f.attr]: f.value };
       if (path.sub) el[path.sub] = value; else Object.assign(el, value as object);
@@ -148,19 +159,36 @@ export class PatchService {
     container[key] = list;
   }
 
+  /** The object an (extension) path writes into; core paths reach here without a URN (corePath). */
   private container(doc: Record<string, unknown>, path: PatchPath, create: boolean): Record<string, unknown> | undefined {
-    if (!path.uri || path.uri.toLowerCase() === USER_SCHEMA.toLowerCase()) return doc;
+    if (!path.uri) return doc;
     const k = findKey(doc, path.uri.toLowerCase() === ENTERPRISE_USER_SCHEMA.toLowerCase() ? ENTERPRISE_USER_SCHEMA : path.uri);
-    if (!doc[k] && create) doc[k] = {};
-    return doc[k] as Record<string, unknown> | undefined;
+    if (!isObject(doc[k]) && create) doc[k] = {};
+    return isObject(doc[k]) ? doc[k] : undefined;
   }
 
   private fixSchemas(type: ResourceTypeName, doc: Record<string, unknown>): void {
-    if (type !== 'User') return;
+    // schemas is the server's to set (RFC 7643 §3): a PATCH on it is ignored.
+    if (type === 'Group') { doc.schemas = [GROUP_SCHEMA]; return; }
     const ext = doc[ENTERPRISE_USER_SCHEMA] as Record<string, unknown> | undefined;
     if (ext && Object.keys(ext).length === 0) delete doc[ENTERPRISE_USER_SCHEMA];
     doc.schemas = doc[ENTERPRISE_USER_SCHEMA] ? [USER_SCHEMA, ENTERPRISE_USER_SCHEMA] : [USER_SCHEMA];
   }
+}
+
+/**
+ * Drops the resource's own core URN (`urn:…:core:2.0:User:id` is `id`), so readOnly, password and
+ * members rules see the plain name. 400 invalidPath for the bare core URN or the other type's core URN.
+ */
+function corePath(type: ResourceTypeName, path: PatchPath): PatchPath {
+  const [own, other] = type === 'User' ? [USER_SCHEMA, GROUP_SCHEMA] : [GROUP_SCHEMA, USER_SCHEMA];
+  const lower = (path.uri ?? path.attr).toLowerCase();
+  if (lower === other.toLowerCase() || (!path.uri && lower === own.toLowerCase())) throw ScimError.invalidPath(`"${path.uri ?? path.attr}" is not an attribute of a ${type}`);
+  return path.uri?.toLowerCase() === own.toLowerCase() ? { ...path, uri: undefined } : path;
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return !!v && typeof v === 'object' && !Array.isArray(v);
 }
 
 /** The existing key matching `name` case-insensitively, else `name` itself. */

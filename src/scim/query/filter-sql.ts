@@ -20,7 +20,11 @@ export interface CompiledFilter { sql: string; params: Record<string, unknown> }
 export function compileFilter(filter: Filter, dialect: Dialect, pathKey: PathKey, normalise: LiteralNormaliser): CompiledFilter {
   const params: Record<string, unknown> = {};
   let n = 0;
-  const param = (v: unknown) => { const name = `f${n++}`; params[name] = v; return `:${name}`; };
+  const param = (v: unknown) => {
+    // PostgreSQL text cannot hold U+0000 (the query would fail); nothing stored contains it either.
+    if (typeof v === 'string' && v.includes('\u0000')) throw ScimError.invalidFilter('Filter values must not contain U+0000');
+    const name = `f${n++}`; params[name] = v; return `:${name}`;
+  };
   const collate = dialect === 'postgres' ? ' COLLATE "C"' : '';
 
   const leaf = (path: AttrPath, op: string, value: unknown, element?: string): string => {
