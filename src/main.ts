@@ -42,7 +42,6 @@ export async function startSwitchboard(opts: StartOptions): Promise<RunningSwitc
   app.useLogger(app.get(Logger));
   app.useBodyParser('json', { type: ['application/json', 'application/scim+json', 'application/*+json'], limit: '10mb' });
   app.useGlobalFilters(new ScimExceptionFilter());
-  app.enableShutdownHooks();
   app.set('trust proxy', 'loopback');
   const missing = TokenStore.missingTokens(config);
   if (missing.length) new NestLogger('Switchboard').warn(`SCIM clients without a token in the environment (they cannot sign in): ${missing.join(', ')}`);

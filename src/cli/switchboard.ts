@@ -2,7 +2,7 @@
 import 'reflect-metadata';
 import { Command } from 'commander';
 import { DataSource } from 'typeorm';
-import { loadConfig } from '../config/app-config.js';
+import { loadConfig, missingSecrets } from '../config/app-config.js';
 import { ConfigError } from '../config/config.error.js';
 import { loadEnv, Role } from '../config/env.js';
 import { dataSourceOptions } from '../db/data-source.js';
@@ -32,7 +32,8 @@ async function run(role: Role): Promise<void> {
   };
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));
-  console.error(`switchboard: role ${role} listening on ${sb.url}`);
+  const port = new URL(sb.url).port;
+  console.error(`switchboard: role ${role} listening on port ${port} (all interfaces)`);
 }
 
 const program = new Command('switchboard')
@@ -55,6 +56,11 @@ program.command('migrate').description('run database migrations and exit').actio
 program.command('check-config').description('validate env and switchboard.yaml, then exit').action(() => {
   try {
     const c = loadConfig();
+    const missing = missingSecrets(c);
+    if (missing.length) {
+      console.error(`switchboard: configuration valid, but these environment variables are unset:\n${missing.map(m => `  - ${m}`).join('\n')}`);
+      process.exit(1);
+    }
     console.log(`switchboard: configuration OK (${c.clients.length} clients, ${c.targets.length} targets)`);
   } catch (e) { fail(e); }
 });

@@ -129,10 +129,12 @@ export function buildAppConfig(doc: unknown, env: EnvConfig): AppConfig {
   };
 }
 
-/** Reads env and the YAML file named by `SWITCHBOARD_CONFIG`; a missing file means no clients and no targets. */
+/** Reads env and the YAML file named by `SWITCHBOARD_CONFIG`. A missing file is an error: without it no client can sign in. */
 export function loadConfig(processEnv: NodeJS.ProcessEnv = process.env): AppConfig {
   const env = loadEnv(processEnv);
-  if (!existsSync(env.configPath)) return buildAppConfig({}, env);
+  if (!existsSync(env.configPath)) {
+    throw new ConfigError(env.configPath, ['file not found: copy switchboard.example.yaml to ./switchboard.yaml, or set SWITCHBOARD_CONFIG']);
+  }
   let doc: unknown;
   try {
     doc = parseYaml(readFileSync(env.configPath, 'utf8'));
@@ -140,6 +142,15 @@ export function loadConfig(processEnv: NodeJS.ProcessEnv = process.env): AppConf
     throw new ConfigError(env.configPath, [`not valid YAML: ${(e as Error).message.split('\n')[0]}`]);
   }
   return buildAppConfig(doc, env);
+}
+
+/** Env vars the configuration names (client tokens, target credentials) that are unset. */
+export function missingSecrets(config: AppConfig, processEnv: NodeJS.ProcessEnv = process.env): string[] {
+  const named = [
+    ...config.clients.map(c => ({ what: `client ${c.id}`, env: c.tokenEnv })),
+    ...config.targets.flatMap(t => [t.auth.tokenEnv, t.auth.usernameEnv, t.auth.passwordEnv].filter((e): e is string => !!e).map(env => ({ what: `target ${t.id}`, env }))),
+  ];
+  return named.filter(n => !processEnv[n.env]).map(n => `${n.env} (${n.what})`);
 }
 
 /** Reads a secret from the env var a config entry names. Only `config/` touches process.env. */

@@ -56,7 +56,7 @@ export const SENSITIVE_ENV_KEYS = ['DATABASE_URL', 'REDIS_URL'];
  */
 export function loadEnv(env: NodeJS.ProcessEnv = process.env): EnvConfig {
   const dto = plainToInstance(EnvDto, { ...env }, { enableImplicitConversion: false });
-  const errors = validateSync(dto, { whitelist: false, forbidUnknownValues: false });
+  const errors = validateSync(dto, { whitelist: false, forbidUnknownValues: false, stopAtFirstError: true });
   if (errors.length) {
     throw new ConfigError('environment', errors.flatMap(e => Object.values(e.constraints ?? {}).map(m => `${e.property}: ${m}`)));
   }

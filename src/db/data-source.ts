@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { DataSource, DataSourceOptions } from 'typeorm';
-import { EnvConfig, isSqlite, loadEnv } from '../config/env.js';
+import { DataSourceOptions } from 'typeorm';
+import { EnvConfig, isSqlite } from '../config/env.js';
 import { ChangeEventEntity } from '../identity/change-event.entity.js';
 import { GroupMemberEntity } from '../identity/group-member.entity.js';
 import { ResourceAttrEntity } from '../identity/resource-attr.entity.js';
@@ -33,6 +33,3 @@ export function dataSourceOptions(env: EnvConfig): DataSourceOptions {
     prepareDatabase: (db: { pragma(s: string): unknown }) => { db.pragma('synchronous = NORMAL'); },
   };
 }
-
-/** For the TypeORM CLI: `npx typeorm migration:show -d dist/src/db/data-source.js`. */
-export default new DataSource(dataSourceOptions(loadEnv()));
