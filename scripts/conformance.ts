@@ -11,11 +11,11 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { Redis } from 'ioredis';
 import { request } from 'undici';
 import { buildAppConfig } from '../src/config/app-config.js';
 import { loadEnv } from '../src/config/env.js';
 import { startSwitchboard } from '../src/main.js';
+import { deleteKeysWithPrefix } from './lib/redis-keys.js';
 
 const SHARED = resolve(process.env.SWITCHBOARD_SHARED ?? '../shared');
 const TOKEN = 'conformance-token';
@@ -52,14 +52,7 @@ async function withSwitchboard<T>(fn: (baseUrl: string) => Promise<T>): Promise<
     return await fn(`${sb.url}/scim/v2`);
   } finally {
     await sb.close();
-    const r = new Redis(redisUrl);
-    for (let cursor = '0'; ;) {
-      const [next, keys] = await r.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      if (keys.length) await r.del(...keys);
-      cursor = next;
-      if (cursor === '0') break;
-    }
-    r.disconnect();
+    await deleteKeysWithPrefix(redisUrl, prefix);
     rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -11,6 +11,7 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Redis } from 'ioredis';
 import { runDemo } from './demo/run-demo.js';
+import { deleteKeysWithPrefix } from './lib/redis-keys.js';
 
 const VAR = resolve('var/demo');
 
@@ -31,17 +32,6 @@ async function privateRedis(): Promise<{ url: string; proc: ChildProcess } | und
   }
   proc.kill();
   return undefined;
-}
-
-async function cleanPrefix(url: string, prefix: string): Promise<void> {
-  const r = new Redis(url, { maxRetriesPerRequest: 1 });
-  let cursor = '0';
-  do {
-    const [next, keys] = await r.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length) await r.del(...keys);
-  } while (cursor !== '0');
-  r.disconnect();
 }
 
 async function main(): Promise<number> {
@@ -73,7 +63,7 @@ async function main(): Promise<number> {
     }
     return 0;
   } finally {
-    await cleanPrefix(redisUrl, prefix).catch(() => undefined);
+    await deleteKeysWithPrefix(redisUrl, prefix).catch(() => undefined);
     own?.kill();
   }
 }

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { PatchOperation } from '../targets/scim-client.js';
+import { keyCI, getCI, isObject } from '../common/json.util.js';
 
-type Json = Record<string, unknown>;
+import type { Json } from '../common/json.util.js';
 
 /**
  * The PATCH operations (RFC 7644 §3.5.2) that take a target from the payload last pushed to `desired`.
@@ -85,17 +86,3 @@ function asObject(value: unknown): Json {
   return isObject(value) ? value : {};
 }
 
-function keyCI(obj: Json, name: string): string | undefined {
-  if (Object.hasOwn(obj, name)) return name;
-  const lower = name.toLowerCase();
-  return Object.keys(obj).find(k => k.toLowerCase() === lower);
-}
-
-function getCI(obj: Json, name: string): unknown {
-  const key = keyCI(obj, name);
-  return key === undefined ? undefined : obj[key];
-}
-
-function isObject(value: unknown): value is Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}

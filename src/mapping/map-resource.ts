@@ -1,8 +1,9 @@
 import type { MappingConfig, TargetConfig } from '../config/app-config.js';
 import { ENTERPRISE_USER_SCHEMA, GROUP_SCHEMA, ResourceTypeName, USER_SCHEMA } from '../scim/scim.constants.js';
 import { MappingError, MappingErrorCode } from './mapping.error.js';
+import { keyCI, getCI, isObject } from '../common/json.util.js';
 
-type Json = Record<string, unknown>;
+import type { Json } from '../common/json.util.js';
 
 /** A canonical resource as the identity store holds it. */
 export interface CanonicalResource {
@@ -266,17 +267,3 @@ function childObject(parent: Json, name: string): Json {
   return parent[key] as Json;
 }
 
-function keyCI(obj: Json, name: string): string | undefined {
-  if (Object.hasOwn(obj, name)) return name;
-  const lower = name.toLowerCase();
-  return Object.keys(obj).find(k => k.toLowerCase() === lower);
-}
-
-function getCI(obj: Json, name: string): unknown {
-  const key = keyCI(obj, name);
-  return key === undefined ? undefined : obj[key];
-}
-
-function isObject(value: unknown): value is Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}

@@ -4,24 +4,13 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
+import { deleteKeysWithPrefix } from '../../scripts/lib/redis-keys.js';
 
 /** The machine's shared Redis; tests only ever touch keys under their own prefix. */
 export const SHARED_REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 /** Deletes every key under `prefix:` (SCAN, never KEYS/FLUSHALL on the shared server). */
-export async function deletePrefix(url: string, prefix: string): Promise<void> {
-  const r = new Redis(url, { maxRetriesPerRequest: 1 });
-  try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await r.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length) await r.del(...keys);
-    } while (cursor !== '0');
-  } finally {
-    r.disconnect();
-  }
-}
+export const deletePrefix = deleteKeysWithPrefix;
 
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
