@@ -7,6 +7,7 @@ import { StoredResource, WriteContext } from '../identity/resource.types.js';
 import { PatchService } from './patch/patch.service.js';
 import { ResourceQueryService } from './resource-query.service.js';
 import { etagOf, etagListHas, toScim, versionFromEtag } from './resource.formatter.js';
+import { compileProjection, project, Projection, ProjectionParams, projectionWants } from './projection.js';
 import { prepareWrite } from './resource.input.js';
 import { LIST_RESPONSE_SCHEMA, ResourceTypeName, SCIM_MEDIA_TYPE } from './scim.constants.js';
 import { ScimError } from './scim.error.js';
@@ -29,20 +30,22 @@ export abstract class ScimResourceController {
     protected readonly registry: SchemaRegistry,
   ) {}
 
-  /** RFC 7644 §3.3: 201 + Location + ETag; 409 uniqueness. */
+  /** RFC 7644 §3.3: 201 + Location + ETag; 409 uniqueness. `attributes` / `excludedAttributes` shape the body (§3.9). */
   @Post()
   @HttpCode(201)
-  async create(@Body() body: unknown, @Req() req: AuthedRequest, @Res({ passthrough: true }) res: Response): Promise<string> {
+  async create(@Body() body: unknown, @Query() q: ProjectionParams, @Req() req: AuthedRequest, @Res({ passthrough: true }) res: Response): Promise<string> {
+    const projection = this.projection(q);
     const created = await this.resources.create(this.type, prepareWrite(this.type, this.json(req, body), this.registry), this.ctx(req));
-    const out = await this.render(created, req);
-    res.setHeader('Location', (out.meta as { location: string }).location);
+    const out = await this.render(created, req, projection);
+    // meta.location, computed here: the projection may have dropped `meta` from the body.
+    res.setHeader('Location', `${this.urls.base(req)}/${this.type === 'User' ? 'Users' : 'Groups'}/${created.id}`);
     return this.send(res, created, out);
   }
 
-  /** RFC 7644 §3.4.2: filter, startIndex (1-based), count. */
+  /** RFC 7644 §3.4.2: filter, startIndex (1-based), count, attributes, excludedAttributes. */
   @Get()
   async list(@Query() q: Record<string, string>, @Req() req: AuthedRequest, @Res({ passthrough: true }) res: Response): Promise<string> {
-    return this.listResponse(req, res, { filter: q.filter, startIndex: q.startIndex, count: q.count });
+    return this.listResponse(req, res, { filter: q.filter, startIndex: q.startIndex, count: q.count }, this.projection(q));
   }
 
   /** RFC 7644 §3.4.3: the same query in a POST body. */
@@ -52,40 +55,44 @@ export abstract class ScimResourceController {
     const b = this.json(req, body);
     // An array body would hand back Array.prototype.filter as the filter.
     if (!b || typeof b !== 'object' || Array.isArray(b)) throw ScimError.invalidSyntax('SearchRequest body must be a JSON object');
-    const { filter, startIndex, count } = b as Record<string, unknown>;
-    return this.listResponse(req, res, { filter, startIndex, count });
+    const { filter, startIndex, count, attributes, excludedAttributes } = b as Record<string, unknown>;
+    return this.listResponse(req, res, { filter, startIndex, count }, this.projection({ attributes, excludedAttributes }));
   }
 
-  /** RFC 7644 §3.4.1; If-None-Match with the current ETag → 304. */
+  /** RFC 7644 §3.4.1; If-None-Match with the current ETag → 304. Members are not read when the projection drops them. */
   @Get(':id')
-  async get(@Param('id') id: string, @Req() req: AuthedRequest, @Res({ passthrough: true }) res: Response): Promise<string | void> {
-    const r = await this.load(id);
+  async get(@Param('id') id: string, @Query() q: ProjectionParams, @Req() req: AuthedRequest, @Res({ passthrough: true }) res: Response): Promise<string | void> {
+    const projection = this.projection(q);
+    const r = await this.load(id, this.wants(projection, 'members'));
     if (etagListHas(req.headers['if-none-match'], r.version)) {
       res.status(304).setHeader('ETag', etagOf(r.version));
       return;
     }
-    return this.send(res, r, await this.render(r, req));
+    return this.send(res, r, await this.render(r, req, projection));
   }
 
   /** RFC 7644 §3.5.1: replace; readOnly attributes ignored; If-Match → 412 on mismatch. */
   @Put(':id')
-  async replace(@Param('id') id: string, @Body() body: unknown, @Req() req: AuthedRequest, @Res({ passthrough: true }) res: Response): Promise<string> {
+  async replace(@Param('id') id: string, @Body() body: unknown, @Query() q: ProjectionParams, @Req() req: AuthedRequest, @Res({ passthrough: true }) res: Response): Promise<string> {
+    const projection = this.projection(q);
     const input = prepareWrite(this.type, this.json(req, body), this.registry);
     const { resource } = await this.resources.update(this.type, knownId(id, this.type), this.ctx(req), current => {
       // PUT may not change an immutable id; password kept when the client omits it (writeOnly).
       if (current.doc.password && !input.doc.password) input.doc.password = current.doc.password;
       return { ...input, members: this.type === 'Group' ? input.members ?? [] : undefined };
     }, this.ifMatch(req));
-    return this.send(res, resource, await this.render(resource, req));
+    const out = await this.withMembers(resource, projection);
+    return this.send(res, out, await this.render(out, req, projection));
   }
 
   /** RFC 7644 §3.5.2: PatchOp; all operations or none. */
   @Patch(':id')
-  async patch(@Param('id') id: string, @Body() body: unknown, @Req() req: AuthedRequest, @Res({ passthrough: true }) res: Response): Promise<string> {
+  async patch(@Param('id') id: string, @Body() body: unknown, @Query() q: ProjectionParams, @Req() req: AuthedRequest, @Res({ passthrough: true }) res: Response): Promise<string> {
+    const projection = this.projection(q);
     const ops = this.patches.parse(this.json(req, body));
     const { resource } = await this.resources.update(this.type, knownId(id, this.type), this.ctx(req), current => this.patches.apply(this.type, current, ops), this.ifMatch(req));
-    const withMembers = this.type === 'Group' ? (await this.resources.find(this.type, id)) ?? resource : resource;
-    return this.send(res, withMembers, await this.render(withMembers, req));
+    const out = await this.withMembers(resource, projection);
+    return this.send(res, out, await this.render(out, req, projection));
   }
 
   /** RFC 7644 §3.6: 204; the resource is tombstoned until every target is deprovisioned. */
@@ -95,30 +102,46 @@ export abstract class ScimResourceController {
     await this.resources.delete(this.type, knownId(id, this.type), this.ctx(req), this.ifMatch(req));
   }
 
-  private async listResponse(req: AuthedRequest, res: Response, params: { filter?: unknown; startIndex?: unknown; count?: unknown }): Promise<string> {
+  private async listResponse(req: AuthedRequest, res: Response, params: { filter?: unknown; startIndex?: unknown; count?: unknown }, projection: Projection): Promise<string> {
     const page = await this.query.list(this.type, params);
     const base = this.urls.base(req);
-    const groups = this.type === 'User' ? await this.resources.groupsOf(page.resources.map(r => r.id)) : undefined;
+    const groups = this.type === 'User' && this.wants(projection, 'groups') ? await this.resources.groupsOf(page.resources.map(r => r.id)) : undefined;
     const body = {
       schemas: [LIST_RESPONSE_SCHEMA],
       totalResults: page.totalResults,
       startIndex: page.startIndex,
       itemsPerPage: page.resources.length,
-      Resources: page.resources.map(r => toScim(r, base, { groups: groups?.get(r.id) ?? (groups ? [] : undefined) })),
+      Resources: page.resources.map(r => project(this.registry, projection, toScim(r, base, { groups: groups?.get(r.id) ?? (groups ? [] : undefined) }))),
     };
     res.type(SCIM_MEDIA_TYPE);
     return JSON.stringify(body);
   }
 
-  private async load(id: string): Promise<StoredResource> {
-    const r = await this.resources.find(this.type, knownId(id, this.type));
+  private async load(id: string, withMembers: boolean): Promise<StoredResource> {
+    const r = await this.resources.find(this.type, knownId(id, this.type), withMembers);
     if (!r) throw ScimError.notFound(`${this.type} ${id} not found`);
     return r;
   }
 
-  private async render(r: StoredResource, req: AuthedRequest): Promise<Record<string, unknown>> {
-    const groups = this.type === 'User' ? (await this.resources.groupsOf([r.id])).get(r.id) ?? [] : undefined;
-    return toScim(r, this.urls.base(req), { groups });
+  /** A Group after a write, re-read with its members when the response shows them (the write returns none). */
+  private async withMembers(r: StoredResource, projection: Projection): Promise<StoredResource> {
+    if (this.type !== 'Group' || r.members || !this.wants(projection, 'members')) return r;
+    return (await this.resources.find(this.type, r.id)) ?? r;
+  }
+
+  /** The response body: `toScim`, with the User's `groups` read only when the projection keeps them. */
+  private async render(r: StoredResource, req: AuthedRequest, projection: Projection): Promise<Record<string, unknown>> {
+    const groups = this.type === 'User' && this.wants(projection, 'groups') ? (await this.resources.groupsOf([r.id])).get(r.id) ?? [] : undefined;
+    return project(this.registry, projection, toScim(r, this.urls.base(req), { groups }));
+  }
+
+  /** RFC 7644 §3.4.2.5 / §3.9: `attributes` and `excludedAttributes`, from the query or a SearchRequest. */
+  private projection(params: ProjectionParams): Projection {
+    return compileProjection(this.registry, this.type, { attributes: params.attributes, excludedAttributes: params.excludedAttributes });
+  }
+
+  private wants(projection: Projection, attribute: string): boolean {
+    return projectionWants(this.registry, projection, attribute);
   }
 
   private send(res: Response, r: StoredResource, body: Record<string, unknown>): string {
