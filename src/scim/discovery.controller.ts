@@ -1,6 +1,7 @@
 import { Controller, Get, Param, Req, Res, UseGuards } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { ScimAuthGuard } from '../auth/scim-auth.guard.js';
+import { BULK_MAX_OPERATIONS, BULK_MAX_PAYLOAD_SIZE } from './bulk/bulk.constants.js';
 import { MAX_RESULTS } from './resource-query.service.js';
 import { SchemaRegistry } from './schema/schema-registry.js';
 import { SchemaDefinition } from './schema/schema.types.js';
@@ -23,7 +24,7 @@ export class DiscoveryController {
       schemas: [SERVICE_PROVIDER_CONFIG_SCHEMA],
       documentationUri: 'https://github.com/switchboard-idp/switchboard#readme',
       patch: { supported: true },
-      bulk: { supported: false, maxOperations: 0, maxPayloadSize: 0 },
+      bulk: { supported: true, maxOperations: BULK_MAX_OPERATIONS, maxPayloadSize: BULK_MAX_PAYLOAD_SIZE },
       filter: { supported: true, maxResults: MAX_RESULTS },
       changePassword: { supported: true },
       sort: { supported: false },

@@ -1,5 +1,7 @@
 import { Module } from '@nestjs/common';
 import { ScimAuthGuard } from '../auth/scim-auth.guard.js';
+import { BulkController } from './bulk/bulk.controller.js';
+import { BulkService } from './bulk/bulk.service.js';
 import { DiscoveryController } from './discovery.controller.js';
 import { GroupsController } from './groups.controller.js';
 import { PatchService } from './patch/patch.service.js';
@@ -10,7 +12,7 @@ import { UsersController } from './users.controller.js';
 
 /** The SCIM 2.0 service provider under `/scim/v2` (RFC 7643 / RFC 7644). */
 @Module({
-  controllers: [UsersController, GroupsController, DiscoveryController],
-  providers: [ScimAuthGuard, PatchService, ResourceQueryService, ScimUrls, { provide: SchemaRegistry, useFactory: () => new SchemaRegistry() }],
+  controllers: [UsersController, GroupsController, BulkController, DiscoveryController],
+  providers: [ScimAuthGuard, PatchService, BulkService, ResourceQueryService, ScimUrls, { provide: SchemaRegistry, useFactory: () => new SchemaRegistry() }],
 })
 export class ScimModule {}
