@@ -1,4 +1,3 @@
-import { normaliseString } from '../scim/filter/normalise.util.js';
 /**
  * Flattens a SCIM resource into (path, normalised value) rows for `resource_attr`, so filters compile
  * to SQL that SQLite and PostgreSQL answer identically, whatever their collation (DESIGN.md, Store).
@@ -13,21 +12,22 @@ export const MAX_INDEXED_PATH = 512;
 /** `element` is the index within a multi-valued attribute, so valuePath filters match within one element. */
 export interface AttrRow { path: string; value: string; element: number | null }
 
-/** Decides how one attribute path's values are normalised. */
+/**
+ * Decides how one attribute path's values are normalised. The store's one is schema-driven
+ * (src/scim/query/index-schema.ts `IndexSchemas.normaliser`), shared with the SQL filter compiler.
+ */
 export interface AttrNormaliser {
-  /** Normalised text for `value` at lower-cased `path`, or undefined to skip it. */
-  (path: string, value: string | number | boolean): string | undefined;
+  /** Normalised text for `value` at lower-cased `path` of a `resourceType` resource, or undefined to skip it. */
+  (path: string, value: string | number | boolean, resourceType?: string): string | undefined;
 }
 
+/**
+ * Every object (a singular complex attribute, or one element of a multi-valued one) also gets a
+ * marker row at its own path with value '' (and its `element`), so a valuePath filter can tell an
+ * element exists even when all its sub-values are empty, as the in-memory evaluator does.
+ */
+export const ELEMENT_MARKER = '';
 
-/** Default normaliser: case-folds strings (the evaluator's own folding) except for caseExact paths. */
-export const defaultNormaliser: AttrNormaliser = (path, value) => {
-  if (typeof value === 'boolean') return value ? 'true' : 'false';
-  if (typeof value === 'number') return String(value);
-  if (path === 'password') return undefined;
-  const caseExact = path === 'id' || path === 'externalid' || path.endsWith('.$ref') || path === 'members.value' || path === 'groups.value';
-  return normaliseString(value, caseExact);
-};
 
 function push(rows: AttrRow[], path: string, raw: unknown, norm: AttrNormaliser, element: number | null): void {
   if (raw === null || raw === undefined || path.length > MAX_INDEXED_PATH) return;
@@ -37,21 +37,27 @@ function push(rows: AttrRow[], path: string, raw: unknown, norm: AttrNormaliser,
     return;
   }
   if (Array.isArray(raw)) {
-    raw.forEach((el, i) => push(rows, path, el, norm, element ?? i));
+    // An empty element ({}) is unassigned (RFC 7643 §2.5) and is not served: it is no element to match.
+    raw.forEach((el, i) => { if (!isEmptyObject(el)) push(rows, path, el, norm, element ?? i); });
     return;
   }
   if (typeof raw === 'object') {
+    rows.push({ path, value: ELEMENT_MARKER, element });
     for (const [k, v] of Object.entries(raw as Record<string, unknown>)) {
       push(rows, `${path}.${k.toLowerCase()}`, v, norm, element);
     }
   }
 }
 
+function isEmptyObject(v: unknown): boolean {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && Object.keys(v).length === 0;
+}
+
 /**
  * Rows for one resource document (`doc` = the SCIM JSON without `meta`; group members are indexed
  * from `group_member`, not here).
  */
-export function indexAttributes(doc: Record<string, unknown>, norm: AttrNormaliser = defaultNormaliser): AttrRow[] {
+export function indexAttributes(doc: Record<string, unknown>, norm: AttrNormaliser): AttrRow[] {
   const rows: AttrRow[] = [];
   for (const [key, value] of Object.entries(doc)) {
     const k = key.toLowerCase();
@@ -62,5 +68,35 @@ export function indexAttributes(doc: Record<string, unknown>, norm: AttrNormalis
     }
     push(rows, k, value, norm, null);
   }
+  return rows;
+}
+
+/** What `resourceIndexRows` reads of a stored resource. */
+export interface IndexedResource {
+  id: string;
+  resourceType: string;
+  created: string;
+  lastModified: string;
+  version: number;
+  doc: Record<string, unknown>;
+}
+
+/**
+ * Every `resource_attr` row of one resource: its document plus `id` and the `meta` attributes the
+ * store owns (resourceType, created, lastModified, and version as the served ETag `W/"<n>"`).
+ * `meta.location` depends on the request's base URL and is not indexed.
+ */
+export function resourceIndexRows(r: IndexedResource, normaliser: AttrNormaliser): AttrRow[] {
+  const norm: AttrNormaliser = (path, value) => normaliser(path, value, r.resourceType);
+  const rows = indexAttributes(r.doc, norm);
+  const etag = `W/"${r.version}"`;
+  rows.push(
+    { path: 'id', value: norm('id', r.id) ?? r.id, element: null },
+    { path: 'meta', value: ELEMENT_MARKER, element: null },
+    { path: 'meta.resourcetype', value: norm('meta.resourcetype', r.resourceType) ?? r.resourceType, element: null },
+    { path: 'meta.created', value: norm('meta.created', r.created) ?? r.created, element: null },
+    { path: 'meta.lastmodified', value: norm('meta.lastmodified', r.lastModified) ?? r.lastModified, element: null },
+    { path: 'meta.version', value: norm('meta.version', etag) ?? etag, element: null },
+  );
   return rows;
 }

@@ -7,7 +7,9 @@ import { DbService } from '../db/db.service.js';
 import { ResourceTypeName } from '../scim/scim.constants.js';
 import { ScimError } from '../scim/scim.error.js';
 import { normaliseString } from '../scim/filter/normalise.util.js';
-import { AttrNormaliser, defaultNormaliser, indexAttributes } from './attr-index.js';
+import { IndexSchemas } from '../scim/query/index-schema.js';
+import { SchemaRegistry } from '../scim/schema/schema-registry.js';
+import { AttrNormaliser, resourceIndexRows } from './attr-index.js';
 import { canonicalJson } from './canonical-json.util.js';
 import { ChangeEventEntity, ChangeKind } from './change-event.entity.js';
 import { GroupMemberEntity } from './group-member.entity.js';
@@ -38,7 +40,8 @@ const MAX_KEY_LENGTH = 512;
  */
 @Injectable()
 export class ResourceService {
-  private normaliser: AttrNormaliser = defaultNormaliser;
+  /** Schema-driven (core schemas) until the SCIM layer plugs in its own registry (ScimModule). */
+  private normaliser: AttrNormaliser = new IndexSchemas(new SchemaRegistry()).normaliser;
   private readonly commitListeners: Array<() => void> = [];
 
   constructor(private readonly db: DbService) {}
@@ -52,7 +55,10 @@ export class ResourceService {
     for (const fn of this.commitListeners) fn();
   }
 
-  /** Lets the SCIM layer plug in schema-aware normalisation (caseExact, dateTime). */
+  /**
+   * Lets the SCIM layer plug in the normalisation of its SchemaRegistry (caseExact, dateTime, numbers):
+   * the SQL filter compiler normalises literals through the same registry (src/scim/query/index-schema.ts).
+   */
   setNormaliser(n: AttrNormaliser): void {
     this.normaliser = n;
   }
@@ -105,7 +111,8 @@ export class ResourceService {
             ...cols, version: next.version, lastModified: next.lastModified,
           } as QueryDeepPartialEntity<ScimResourceEntity>);
           if (res.affected === 0) throw new VersionConflict();
-          if (docChanged) await this.writeIndex(em, next);
+          // Always: meta.lastModified and meta.version are indexed too, and change with a membership-only write.
+          await this.writeIndex(em, next);
           await this.emit(em, next, 'upsert', ctx, touched);
           return { resource: this.toStored(next), changed: true };
         });
@@ -143,6 +150,7 @@ export class ResourceService {
         const group = await em.findOneBy(ScimResourceEntity, { id: g.groupId, deletedAt: IsNull() });
         if (!group) continue;
         await em.update(ScimResourceEntity, { id: group.id }, { version: group.version + 1, lastModified: now });
+        await this.writeIndex(em, { ...group, version: group.version + 1, lastModified: now });
         await this.emit(em, { ...group, version: group.version + 1 }, 'upsert', ctx, [id]);
       }
     });
@@ -234,12 +242,7 @@ export class ResourceService {
 
   private async writeIndex(em: EntityManager, row: ScimResourceEntity): Promise<void> {
     await em.delete(ResourceAttrEntity, { resourceId: row.id });
-    const rows = indexAttributes(row.doc, this.normaliser);
-    rows.push(
-      { path: 'id', value: row.id, element: null },
-      { path: 'meta.created', value: row.created, element: null },
-      { path: 'meta.lastmodified', value: row.lastModified, element: null },
-    );
+    const rows = resourceIndexRows(row, this.normaliser);
     const values = rows.map(r => ({ resourceId: row.id, resourceType: row.resourceType, path: r.path, value: r.value, element: r.element }));
     for (let i = 0; i < values.length; i += 200) await em.insert(ResourceAttrEntity, values.slice(i, i + 200));
   }

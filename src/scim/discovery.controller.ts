@@ -27,7 +27,7 @@ export class DiscoveryController {
       bulk: { supported: true, maxOperations: BULK_MAX_OPERATIONS, maxPayloadSize: BULK_MAX_PAYLOAD_SIZE },
       filter: { supported: true, maxResults: MAX_RESULTS },
       changePassword: { supported: true },
-      sort: { supported: false },
+      sort: { supported: true },
       etag: { supported: true },
       authenticationSchemes: [{
         type: 'oauthbearertoken', name: 'OAuth Bearer Token', primary: true,

@@ -5,9 +5,9 @@ import { StoredResource } from '../identity/resource.types.js';
 import { ScimResourceEntity } from '../identity/scim-resource.entity.js';
 import { compileFilter as resolveFilter } from './filter/filter.evaluator.js';
 import { parseFilter } from './filter/filter.parser.js';
-import { compileFilter } from './query/filter-sql.js';
-import { attrPathKey, normaliseLiteral } from './query/path-key.js';
-import { SchemaRegistry } from './schema/schema-registry.js';
+import { compileFilter, sortExpression } from './query/filter-sql.js';
+import { IndexSchemas } from './query/index-schema.js';
+import { ResolvedPath, SchemaRegistry } from './schema/schema-registry.js';
 import { ResourceTypeName } from './scim.constants.js';
 import { ScimError } from './scim.error.js';
 
@@ -16,7 +16,9 @@ export const MAX_RESULTS = 1000;
 /** Default page size when the client sends no `count`. */
 export const DEFAULT_COUNT = 100;
 
-export interface ListParams { filter?: unknown; startIndex?: unknown; count?: unknown }
+/** RFC 7644 §3.4.2: `sortBy` / `sortOrder` (§3.4.2.3) come from the query string or the SearchRequest body alike. */
+/** `withMembers: false` skips reading Group members (the projection drops them; Entra excludes them on every GET). */
+export interface ListParams { filter?: unknown; startIndex?: unknown; count?: unknown; sortBy?: unknown; sortOrder?: unknown; withMembers?: boolean }
 export interface ListPage { totalResults: number; startIndex: number; resources: StoredResource[] }
 
 /**
@@ -27,25 +29,51 @@ export interface ListPage { totalResults: number; startIndex: number; resources:
  */
 @Injectable()
 export class ResourceQueryService {
-  constructor(private readonly db: DbService, private readonly resources: ResourceService, private readonly registry: SchemaRegistry) {}
+  private readonly index: IndexSchemas;
+
+  constructor(private readonly db: DbService, private readonly resources: ResourceService, private readonly registry: SchemaRegistry) {
+    // The one place the store's index normalisation is tied to this registry: writes and queries agree.
+    this.index = new IndexSchemas(registry);
+    resources.setNormaliser(this.index.normaliser);
+  }
+
+  private sortBy(type: ResourceTypeName, params: ListParams): SortSpec | undefined {
+    return parseSort(this.registry, type, params);
+  }
 
   async list(type: ResourceTypeName, params: ListParams): Promise<ListPage> {
     const startIndex = Math.max(1, toInt(params.startIndex, 'startIndex') ?? 1);
     const count = Math.min(MAX_RESULTS, Math.max(0, toInt(params.count, 'count') ?? DEFAULT_COUNT));
+    const dialect = this.db.isPostgres ? 'postgres' : 'sqlite';
+    const schema = this.index.for(type);
+    const sort = this.sortBy(type, params);
     const qb = this.db.manager.createQueryBuilder(ScimResourceEntity, 'r')
       .where('r.resource_type = :type AND r.deleted_at IS NULL', { type });
     if (params.filter !== undefined && params.filter !== '') {
       if (typeof params.filter !== 'string') throw ScimError.invalidFilter('filter must be a string');
       const ast = parseFilter(params.filter);
       resolveFilter(ast, this.registry, type);
-      const compiled = compileFilter(ast, this.db.isPostgres ? 'postgres' : 'sqlite', attrPathKey(type), normaliseLiteral);
+      const compiled = compileFilter(ast, dialect, schema);
       qb.andWhere(compiled.sql, compiled.params);
     }
     const totalResults = await qb.getCount();
     // Past the end there is nothing to read; a huge OFFSET (startIndex=1e20) would overflow SQL integers.
     if (count === 0 || startIndex > totalResults) return { totalResults, startIndex, resources: [] };
-    const rows = await qb.orderBy('r.created_at', 'ASC').addOrderBy('r.id', 'ASC').offset(startIndex - 1).limit(count).getMany();
-    const members = type === 'Group' ? await this.resources.membersOf(rows.map(r => r.id)) : undefined;
+    if (sort) {
+      let n = 0;
+      const expr = sortExpression(schema.targetOf(sort.resolved), dialect, (value) => {
+        const name = `sort${n++}`;
+        qb.setParameter(name, value);
+        return `:${name}`;
+      });
+      // RFC 7644 §3.4.2.3: unassigned values last when ascending (and so first when descending).
+      qb.orderBy(expr, sort.descending ? 'DESC' : 'ASC', sort.descending ? 'NULLS FIRST' : 'NULLS LAST');
+      qb.addOrderBy('r.created_at', 'ASC');
+    } else {
+      qb.orderBy('r.created_at', 'ASC');
+    }
+    const rows = await qb.addOrderBy('r.id', 'ASC').offset(startIndex - 1).limit(count).getMany();
+    const members = type === 'Group' && params.withMembers !== false ? await this.resources.membersOf(rows.map(r => r.id)) : undefined;
     return {
       totalResults,
       startIndex,
@@ -55,6 +83,35 @@ export class ResourceQueryService {
       })),
     };
   }
+}
+
+export interface SortSpec { resolved: ResolvedPath; descending: boolean }
+
+/**
+ * `sortBy` (an attribute path, case-insensitive, resolved by the SchemaRegistry) and `sortOrder`
+ * (`ascending`, the default, or `descending`). Undefined without `sortBy`. 400 invalidValue for an
+ * unknown or complex attribute or another sortOrder.
+ */
+export function parseSort(registry: SchemaRegistry, type: string, params: Pick<ListParams, 'sortBy' | 'sortOrder'>): SortSpec | undefined {
+  const { sortBy, sortOrder } = params;
+  let descending = false;
+  if (sortOrder !== undefined && sortOrder !== null && sortOrder !== '') {
+    if (typeof sortOrder !== 'string' || !/^(ascending|descending)$/i.test(sortOrder)) {
+      throw ScimError.invalidValue('sortOrder must be "ascending" or "descending"');
+    }
+    descending = sortOrder.toLowerCase() === 'descending';
+  }
+  if (sortBy === undefined || sortBy === null || sortBy === '') return undefined;
+  if (typeof sortBy !== 'string') throw ScimError.invalidValue('sortBy must be an attribute path');
+  const resolved = registry.tryResolve(type, sortBy.trim());
+  if (!resolved) throw ScimError.invalidValue(`sortBy: unknown attribute "${sortBy}"`);
+  const complex = resolved.wholeSchema || (resolved.definition.type === 'complex' && !resolved.definition.subAttributes?.some(s => s.name === 'value'));
+  if (complex) throw ScimError.invalidValue(`sortBy "${resolved.canonicalPath}" is complex: name a sub-attribute`);
+  if (resolved.definition.returned === 'never') throw ScimError.invalidValue(`sortBy: "${resolved.canonicalPath}" is never returned`);
+  // Not in resource_attr: membership lives in group_member, meta.location depends on the request.
+  const unindexed = (!resolved.inExtension && /^(members|groups)$/i.test(resolved.attribute.name)) || /^meta\.location$/i.test(resolved.canonicalPath);
+  if (unindexed) throw ScimError.invalidValue(`sortBy: "${resolved.canonicalPath}" cannot be sorted by`);
+  return { resolved, descending };
 }
 
 function toInt(v: unknown, name: string): number | undefined {

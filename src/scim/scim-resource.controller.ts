@@ -5,7 +5,7 @@ import { newCorrelationId } from '../common/ids.js';
 import { ResourceService } from '../identity/resource.service.js';
 import { StoredResource, WriteContext } from '../identity/resource.types.js';
 import { PatchService } from './patch/patch.service.js';
-import { ResourceQueryService } from './resource-query.service.js';
+import { ListParams, ResourceQueryService } from './resource-query.service.js';
 import { etagOf, etagListHas, toScim, versionFromEtag } from './resource.formatter.js';
 import { compileProjection, project, Projection, ProjectionParams, projectionWants } from './projection.js';
 import { prepareWrite } from './resource.input.js';
@@ -45,7 +45,7 @@ export abstract class ScimResourceController {
   /** RFC 7644 §3.4.2: filter, startIndex (1-based), count, attributes, excludedAttributes. */
   @Get()
   async list(@Query() q: Record<string, string>, @Req() req: AuthedRequest, @Res({ passthrough: true }) res: Response): Promise<string> {
-    return this.listResponse(req, res, { filter: q.filter, startIndex: q.startIndex, count: q.count }, this.projection(q));
+    return this.listResponse(req, res, { filter: q.filter, startIndex: q.startIndex, count: q.count, sortBy: q.sortBy, sortOrder: q.sortOrder }, this.projection(q));
   }
 
   /** RFC 7644 §3.4.3: the same query in a POST body. */
@@ -55,8 +55,8 @@ export abstract class ScimResourceController {
     const b = this.json(req, body);
     // An array body would hand back Array.prototype.filter as the filter.
     if (!b || typeof b !== 'object' || Array.isArray(b)) throw ScimError.invalidSyntax('SearchRequest body must be a JSON object');
-    const { filter, startIndex, count, attributes, excludedAttributes } = b as Record<string, unknown>;
-    return this.listResponse(req, res, { filter, startIndex, count }, this.projection({ attributes, excludedAttributes }));
+    const { filter, startIndex, count, sortBy, sortOrder, attributes, excludedAttributes } = b as Record<string, unknown>;
+    return this.listResponse(req, res, { filter, startIndex, count, sortBy, sortOrder }, this.projection({ attributes, excludedAttributes }));
   }
 
   /** RFC 7644 §3.4.1; If-None-Match with the current ETag → 304. Members are not read when the projection drops them. */
@@ -102,8 +102,8 @@ export abstract class ScimResourceController {
     await this.resources.delete(this.type, knownId(id, this.type), this.ctx(req), this.ifMatch(req));
   }
 
-  private async listResponse(req: AuthedRequest, res: Response, params: { filter?: unknown; startIndex?: unknown; count?: unknown }, projection: Projection): Promise<string> {
-    const page = await this.query.list(this.type, params);
+  private async listResponse(req: AuthedRequest, res: Response, params: ListParams, projection: Projection): Promise<string> {
+    const page = await this.query.list(this.type, { ...params, withMembers: this.type !== 'Group' || this.wants(projection, 'members') });
     const base = this.urls.base(req);
     const groups = this.type === 'User' && this.wants(projection, 'groups') ? await this.resources.groupsOf(page.resources.map(r => r.id)) : undefined;
     const body = {

@@ -437,7 +437,7 @@ describe.each(['sqlite', 'postgres'] as const)('SCIM ingress (%s)', db => {
       expect(r.body).toMatchObject({
         schemas: ['urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig'],
         patch: { supported: true }, bulk: { supported: true, maxOperations: 1000, maxPayloadSize: 1048576 }, filter: { supported: true, maxResults: 1000 },
-        sort: { supported: false }, etag: { supported: true }, changePassword: { supported: expect.any(Boolean) },
+        sort: { supported: true }, etag: { supported: true }, changePassword: { supported: expect.any(Boolean) },
         authenticationSchemes: [expect.objectContaining({ type: 'oauthbearertoken' })],
       });
     });

@@ -188,14 +188,40 @@ function comparator(op: CompareOp, target: ComparableValue): (value: ComparableV
     case 'ew':
       return (v) => typeof v === 'string' && v.endsWith(target as string);
     case 'gt':
-      return (v) => v > target;
+      return (v) => order(v, target) > 0;
     case 'ge':
-      return (v) => v >= target;
+      return (v) => order(v, target) >= 0;
     case 'lt':
-      return (v) => v < target;
+      return (v) => order(v, target) < 0;
     case 'le':
-      return (v) => v <= target;
+      return (v) => order(v, target) <= 0;
   }
+}
+
+/**
+ * Strings in Unicode code point order (what the SQL side's byte-wise UTF-8 comparison gives), not
+ * JavaScript's UTF-16 code unit order, which puts U+10000… before U+E000…U+FFFF.
+ */
+function order(a: ComparableValue, b: ComparableValue): number {
+  if (typeof a === 'string' && typeof b === 'string') return compareCodePoints(a, b);
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+export function compareCodePoints(a: string, b: string): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x !== y) return codeUnitRank(x) - codeUnitRank(y);
+  }
+  return a.length - b.length;
+}
+
+/** Surrogates (U+D800…U+DFFF) above U+E000…U+FFFF, so code units sort as the code points they encode. */
+function codeUnitRank(unit: number): number {
+  if (unit >= 0xd800 && unit <= 0xdfff) return unit + 0x2000;
+  if (unit >= 0xe000) return unit - 0x800;
+  return unit;
 }
 
 /** An accessor for one key, matched case-insensitively (RFC 7643 §2.1: names are case-insensitive). */
