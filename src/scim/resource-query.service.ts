@@ -47,9 +47,13 @@ export class ResourceQueryService {
     const dialect = this.db.isPostgres ? 'postgres' : 'sqlite';
     const schema = this.index.for(type);
     const sort = this.sortBy(type, params);
+    const filtered = params.filter !== undefined && params.filter !== '';
+    // With a filter, SQLite must drive from the attribute index (`r.id IN (…)` → primary key), not scan
+    // every resource of the type: unary + hides the type column from its planner. PostgreSQL plans it.
+    const typeColumn = filtered && dialect === 'sqlite' ? '+r.resource_type' : 'r.resource_type';
     const qb = this.db.manager.createQueryBuilder(ScimResourceEntity, 'r')
-      .where('r.resource_type = :type AND r.deleted_at IS NULL', { type });
-    if (params.filter !== undefined && params.filter !== '') {
+      .where(`${typeColumn} = :type AND r.deleted_at IS NULL`, { type });
+    if (filtered) {
       if (typeof params.filter !== 'string') throw ScimError.invalidFilter('filter must be a string');
       const ast = parseFilter(params.filter);
       resolveFilter(ast, this.registry, type);

@@ -85,11 +85,15 @@ export function compileFilter(filter: Filter, dialect: Dialect, schema: IndexSch
     const lit = schema.literal(def, value);
     if (lit === undefined) throw ScimError.invalidFilter(`${JSON.stringify(value)} is not a valid ${def.type} value for "${t.resolved.canonicalPath}"`);
     const p = param(lit);
-    const scope = `a.resource_id = r.id AND a.path = ${param(t.key)}${corr}`;
+    // Uncorrelated leaves are `r.id IN (…)`, so the (resource_type, path, value) index drives the lookup
+    // instead of one probe per resource row; leaves inside a valuePath stay correlated to their element.
+    const matching = (cmp: string) => corr
+      ? `EXISTS (SELECT 1 FROM resource_attr a WHERE a.resource_id = r.id AND a.path = ${param(t.key)}${corr} AND ${cmp})`
+      : `r.id IN (SELECT a.resource_id FROM resource_attr a WHERE a.resource_type = ${param(schema.resourceType)} AND a.path = ${param(t.key)} AND ${cmp})`;
     let cmp: string;
     switch (op) {
       case 'eq': cmp = `a.value = ${p}`; break;
-      case 'ne': return `NOT EXISTS (SELECT 1 FROM resource_attr a WHERE ${scope} AND a.value = ${p})`;
+      case 'ne': return `NOT ${matching(`a.value = ${p}`)}`;
       case 'co': cmp = dialect === 'postgres' ? `strpos(a.value, ${p}) > 0` : `instr(a.value, ${p}) > 0`; break;
       case 'sw': cmp = `substr(a.value, 1, length(${p})) = ${p}`; break;
       // substr(x, -0) is all of x on SQLite, so count from the start on both databases.
@@ -102,8 +106,8 @@ export function compileFilter(filter: Filter, dialect: Dialect, schema: IndexSch
       }
       default: throw ScimError.invalidFilter(`Unknown operator ${String(op)}`);
     }
-    if (op === 'co' && lit === '') cmp = 'TRUE';
-    return `EXISTS (SELECT 1 FROM resource_attr a WHERE ${scope} AND ${cmp})`;
+    if (op === 'co' && lit === '') cmp = '1 = 1';
+    return matching(cmp);
   };
 
   const walk = (f: Filter, parent?: { resolved: ResolvedPath; corr: string }): string => {
