@@ -125,3 +125,10 @@ describe('projectionWants', () => {
     expect(projectionWants(registry, compileProjection(registry, type, params), attr)).toBe(expected);
   });
 });
+
+describe('compileProjection with a value filter in a name', () => {
+  it('should treat emails[type eq "work"] as emails', () => {
+    const p = compileProjection(registry, 'User', { attributes: 'emails[type eq "work"]' });
+    expect(project(registry, p, user)).toEqual({ schemas: user.schemas, id: 'u1', emails: user.emails });
+  });
+});

@@ -23,7 +23,12 @@ export interface ProjectionParams { attributes?: unknown; excludedAttributes?: u
 export function compileProjection(registry: SchemaRegistry, resourceType: string, params: ProjectionParams = {}): Projection {
   const include = names(params.attributes, 'attributes');
   const exclude = names(params.excludedAttributes, 'excludedAttributes') ?? [];
-  const key = (n: string) => registry.tryResolve(resourceType, n)?.canonicalPath.toLowerCase() ?? n.toLowerCase();
+  // Some clients name an attribute with a value filter (`emails[type eq "work"]`, Microsoft's test
+  // collection does); RFC 7644 §3.4.2.5 takes attribute names only, so the filter part is dropped.
+  const key = (raw: string) => {
+    const n = raw.replace(/\[[^\]]*\]/g, '');
+    return registry.tryResolve(resourceType, n)?.canonicalPath.toLowerCase() ?? n.toLowerCase();
+  };
   return {
     resourceType,
     ...(include?.length ? { include: new Set(include.map(key)) } : {}),

@@ -91,6 +91,12 @@ export abstract class ScimResourceController {
     const projection = this.projection(q);
     const ops = this.patches.parse(this.json(req, body));
     const { resource } = await this.resources.update(this.type, knownId(id, this.type), this.ctx(req), current => this.patches.apply(this.type, current, ops), this.ifMatch(req));
+    if (this.type === 'Group' && q.attributes === undefined && q.excludedAttributes === undefined) {
+      // RFC 7644 §3.5.2 allows 204 (Entra expects it): one membership change on a 100k-member group
+      // must not send every member back. Ask with `attributes` / `excludedAttributes` to get a body.
+      res.status(204).setHeader('ETag', etagOf(resource.version));
+      return undefined as unknown as string;
+    }
     const out = await this.withMembers(resource, projection);
     return this.send(res, out, await this.render(out, req, projection));
   }

@@ -68,7 +68,7 @@ describe.each(storeKinds())('provisioning end to end (%s)', db => {
     expect((await h.scim('PATCH', `/Users/${ids[2]}`, { schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [{ op: 'Replace', path: 'name.familyName', value: 'Renamed' }] })).status).toBe(200);
     expect((await h.scim('PATCH', `/Groups/${g.body.id}`, { schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [
       { op: 'remove', path: `members[value eq "${ids[0]}"]` }, { op: 'add', path: 'members', value: [{ value: ids[3] }] },
-    ] })).status).toBe(200);
+    ] })).status).toBe(204);
     expect((await h.scim('PATCH', `/Users/${ids[4]}`, { schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [{ op: 'Replace', path: 'active', value: 'False' }] })).status).toBe(200);
     expect((await h.scim('DELETE', `/Users/${ids[1]}`)).status).toBe(204);
     await h.drain();
