@@ -9,6 +9,9 @@ import { AppConfig, loadConfig } from './config/app-config.js';
 import { ConfigError } from './config/config.error.js';
 import { isSqlite, Role } from './config/env.js';
 import { ScimExceptionFilter } from './scim/scim-exception.filter.js';
+import { ERROR_SCHEMA, SCIM_MEDIA_TYPE } from './scim/scim.constants.js';
+import type { Server } from 'node:http';
+import type { Duplex } from 'node:stream';
 
 /** A running Switchboard process. */
 export interface RunningSwitchboard {
@@ -46,6 +49,7 @@ export async function startSwitchboard(opts: StartOptions): Promise<RunningSwitc
   const missing = TokenStore.missingTokens(config);
   if (missing.length) new NestLogger('Switchboard').warn(`SCIM clients without a token in the environment (they cannot sign in): ${missing.join(', ')}`);
   // The worker serves only probes, on HEALTH_PORT, so it can share a pod network with an api.
+  answerClientErrorsAsScim(app.getHttpServer());
   const port = opts.port ?? (opts.role === 'worker' ? config.env.healthPort : config.env.port);
   await app.listen(port, opts.host ?? '0.0.0.0');
   const address = app.getHttpServer().address() as { port: number };
@@ -57,4 +61,19 @@ export async function startSwitchboard(opts: StartOptions): Promise<RunningSwitc
       await Promise.race([app.close(), new Promise(r => setTimeout(r, 15_000).unref())]);
     },
   };
+}
+
+/**
+ * Requests Node rejects before Express sees them (headers or URL over ~16 KB → 431, malformed HTTP →
+ * 400) get a SCIM Error body too, so an IdP sending a huge filter in the URL learns to use POST .search.
+ */
+function answerClientErrorsAsScim(server: Server): void {
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
+    if (!socket.writable) return socket.destroy();
+    const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
+    const status = tooLarge ? 431 : 400;
+    const detail = tooLarge ? 'Request headers or URL too large: send long filters with POST /.search (RFC 7644 §3.4.3)' : 'Malformed HTTP request';
+    const body = JSON.stringify({ schemas: [ERROR_SCHEMA], status: String(status), detail });
+    socket.end(`HTTP/1.1 ${status} ${tooLarge ? 'Request Header Fields Too Large' : 'Bad Request'}\r\nContent-Type: ${SCIM_MEDIA_TYPE}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  });
 }

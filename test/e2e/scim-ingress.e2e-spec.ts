@@ -624,6 +624,12 @@ describe.each(['sqlite', 'postgres'] as const)('SCIM ingress (%s)', db => {
 
   // ---------------------------------------------------------------------------------------------
   describe('hostile and sloppy input', () => {
+    it('should answer a SCIM 431 to a filter too long for the URL', async () => {
+      const r = await call('GET', `/Users?filter=${encodeURIComponent(`userName eq "${'x'.repeat(20000)}"`)}`);
+      expectScimError(r, 431);
+      expect(r.body.detail).toContain('.search');
+    });
+
     it.each([
       ['a truncated object', '{"schemas":['],
       ['a trailing comma', '{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"x",}'],
