@@ -1,8 +1,10 @@
 import { scryptSync, randomBytes } from 'node:crypto';
+import { canonicalJson } from '../identity/canonical-json.util.js';
 import { ResourceWrite } from '../identity/resource.service.js';
 import { assertSafeJson } from './json-limits.util.js';
 import { checkAttributeShapes } from './schema/attribute-shape.util.js';
 import type { SchemaRegistry } from './schema/schema-registry.js';
+import type { AttributeDefinition } from './schema/schema.types.js';
 import { ENTERPRISE_USER_SCHEMA, GROUP_SCHEMA, ResourceTypeName, USER_SCHEMA } from './scim.constants.js';
 import { ScimError } from './scim.error.js';
 
@@ -69,6 +71,48 @@ export function checkDoc(type: ResourceTypeName, doc: Record<string, unknown>, r
     if (/^urn:/i.test(k) && (!v || typeof v !== 'object' || Array.isArray(v))) throw ScimError.invalidValue(`${k} must be an object of extension attributes`);
   }
   checkAttributeShapes(registry, type, doc);
+}
+
+/**
+ * RFC 7643 §7 `immutable`: a value may be assigned while the attribute has none (POST, or PUT/PATCH
+ * when unassigned); once assigned, PUT or PATCH may send it again unchanged but not change or remove
+ * it → 400 mutability. Enforced here, by comparing the stored document with the one about to be
+ * written, for singular attributes and the sub-attributes of singular complex attributes (core and
+ * extensions). Not for sub-attributes of multi-valued attributes: their elements have no identity
+ * to compare by. The one such case in the core schemas is Group `members.value/$ref/type/display`
+ * (§8.7.1), while `members` itself is readWrite: whole members are added, replaced and removed
+ * freely, and the PATCH engine rejects any path naming a member's sub-attribute with 400 mutability.
+ */
+export function checkImmutable(type: ResourceTypeName, before: Record<string, unknown>, after: Record<string, unknown>, registry: SchemaRegistry): void {
+  const [core, ...extensions] = registry.schemasFor(type);
+  compareImmutable([...registry.commonAttributes(), ...core!.attributes], before, after, '');
+  for (const ext of extensions) {
+    const b = valueOf(before, ext.id);
+    if (isPlainObject(b)) compareImmutable(ext.attributes, b, valueOf(after, ext.id), `${ext.id}:`);
+  }
+}
+
+function compareImmutable(defs: readonly AttributeDefinition[], before: Record<string, unknown>, after: unknown, where: string): void {
+  for (const def of defs) {
+    if (def.multiValued) continue;
+    const old = valueOf(before, def.name);
+    if (old === undefined || old === null) continue;
+    const next = isPlainObject(after) ? valueOf(after, def.name) : undefined;
+    if (def.mutability === 'immutable' && canonicalJson(old) !== canonicalJson(next)) {
+      throw ScimError.mutability(`${where}${def.name} is immutable: it cannot be changed or removed once assigned`);
+    }
+    if (def.type === 'complex' && isPlainObject(old)) compareImmutable(def.subAttributes ?? [], old, next, `${where}${def.name}.`);
+  }
+}
+
+function valueOf(obj: Record<string, unknown>, name: string): unknown {
+  const lower = name.toLowerCase();
+  const key = Object.keys(obj).find(k => k.toLowerCase() === lower);
+  return key === undefined ? undefined : obj[key];
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return !!v && typeof v === 'object' && !Array.isArray(v);
 }
 
 /** Group `members` input → member references. 400 invalidValue on a malformed entry. */

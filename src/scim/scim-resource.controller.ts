@@ -8,7 +8,7 @@ import { PatchService } from './patch/patch.service.js';
 import { ListParams, ResourceQueryService } from './resource-query.service.js';
 import { etagOf, etagListHas, toScim, versionFromEtag } from './resource.formatter.js';
 import { compileProjection, project, Projection, ProjectionParams, projectionWants } from './projection.js';
-import { prepareWrite } from './resource.input.js';
+import { checkImmutable, prepareWrite } from './resource.input.js';
 import { LIST_RESPONSE_SCHEMA, ResourceTypeName, SCIM_MEDIA_TYPE } from './scim.constants.js';
 import { ScimError } from './scim.error.js';
 import { SchemaRegistry } from './schema/schema-registry.js';
@@ -79,6 +79,7 @@ export abstract class ScimResourceController {
     const { resource } = await this.resources.update(this.type, knownId(id, this.type), this.ctx(req), current => {
       // PUT may not change an immutable id; password kept when the client omits it (writeOnly).
       if (current.doc.password && !input.doc.password) input.doc.password = current.doc.password;
+      checkImmutable(this.type, current.doc, input.doc, this.registry);
       return { ...input, members: this.type === 'Group' ? input.members ?? [] : undefined };
     }, this.ifMatch(req));
     const out = await this.withMembers(resource, projection);

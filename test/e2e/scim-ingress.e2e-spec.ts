@@ -882,7 +882,8 @@ describe.each(['sqlite', 'postgres'] as const)('SCIM ingress (%s)', db => {
       ['a member id with a NUL', patch({ op: 'add', path: 'members', value: [{ value: 'x\u0000' }] }), 'invalidValue'],
       ['a remove filter value with a NUL', patch({ op: 'remove', path: 'members[value eq "x\\u0000"]' }), 'invalidPath'],
       ['a remove filter on display', patch({ op: 'remove', path: 'members[display eq "x"]' }), 'invalidFilter'],
-      ['a members sub-attribute', patch({ op: 'replace', path: 'members.value', value: 'x' }), 'invalidPath'],
+      ['a members sub-attribute', patch({ op: 'replace', path: 'members.value', value: 'x' }), 'mutability'], // immutable (RFC 7643 §8.7.1)
+      ['an unknown members sub-attribute', patch({ op: 'replace', path: 'members.foo', value: 'x' }), 'invalidPath'],
       ['a remove filter with a bad escape', patch({ op: 'remove', path: 'members[value eq "\\q"]' }), 'invalidPath'],
       ['a remove filter with a leading-zero number', patch({ op: 'remove', path: 'members[value eq 01]' }), 'invalidPath'],
       ['the User core URN', patch({ op: 'replace', path: `${USER}:userName`, value: 'x' }), 'invalidPath'],

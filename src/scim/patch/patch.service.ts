@@ -3,7 +3,7 @@ import { canonicalJson } from '../../identity/canonical-json.util.js';
 import { ResourceWrite } from '../../identity/resource.service.js';
 import { StoredResource } from '../../identity/resource.types.js';
 import { assertSafeJson } from '../json-limits.util.js';
-import { canonicalKey, checkDoc, coerceBoolean, hashPassword, parseMembers } from '../resource.input.js';
+import { canonicalKey, checkDoc, checkImmutable, coerceBoolean, hashPassword, parseMembers } from '../resource.input.js';
 import { SchemaRegistry } from '../schema/schema-registry.js';
 import { ENTERPRISE_USER_SCHEMA, GROUP_SCHEMA, PATCH_OP_SCHEMA, ResourceTypeName, USER_SCHEMA } from '../scim.constants.js';
 import { ScimError } from '../scim.error.js';
@@ -18,6 +18,9 @@ const READ_ONLY = new Set(['id', 'meta', 'groups']);
  * PATCH engine (RFC 7644 §3.5.2), our own: npm patch libraries miss case-insensitive names, URN
  * paths, Entra's dialect and membership as a table. Applies every operation to a copy; any error
  * rejects the whole request (all or none). `members` changes become an O(1)-per-member delta.
+ * Mutability (RFC 7643 §7): a path naming a readOnly attribute or sub-attribute → 400 mutability;
+ * immutable values may be assigned when unassigned, not changed (checkImmutable, which documents the
+ * scope: singular attributes and singular complex sub-attributes; Group member sub-attributes → 400).
  */
 @Injectable()
 export class PatchService {
@@ -61,15 +64,20 @@ export class PatchService {
     for (const [op, raw, value] of targets) {
       const path = corePath(type, raw);
       if (type === 'Group' && path.attr.toLowerCase() === 'members' && !path.uri) { membersTouched = true; this.members(op, path, value, delta); continue; }
-      this.applyOne(doc, op, path, value);
+      this.applyOne(type, doc, op, path, value);
     }
     this.fixSchemas(type, doc);
     checkDoc(type, doc, this.registry);
+    checkImmutable(type, current.doc, doc, this.registry);
     return { doc, memberDelta: membersTouched ? delta : undefined };
   }
 
   private members(op: string, path: PatchPath, value: unknown, delta: { add: Array<{ value: string; type: string }>; remove: string[]; replaceAll: boolean }): void {
-    if (path.sub) throw ScimError.invalidPath('members sub-attributes cannot be patched');
+    // RFC 7643 §8.7.1: a member's value/$ref/type/display are immutable; remove the member and add another.
+    if (path.sub) {
+      if (this.registry.tryResolve('Group', `members.${path.sub}`)) throw ScimError.mutability(`members.${path.sub} is immutable: remove the member and add it again`);
+      throw ScimError.invalidPath('members sub-attributes cannot be patched');
+    }
     if (op === 'remove') {
       if (path.filter) {
         // members[value eq "id"] (Okta, Entra); only `value eq` is meaningful for a membership table.
@@ -90,9 +98,14 @@ export class PatchService {
     delta.remove = delta.remove.filter(id => !members.some(m => m.value === id));
   }
 
-  private applyOne(doc: Record<string, unknown>, op: string, path: PatchPath, value: unknown): void {
+  private applyOne(type: ResourceTypeName, doc: Record<string, unknown>, op: string, path: PatchPath, value: unknown): void {
     const attrLower = path.attr.toLowerCase();
     if (!path.uri && READ_ONLY.has(attrLower)) throw ScimError.mutability(`${path.attr} is readOnly`);
+    // readOnly (sub-)attributes the schemas define, e.g. the enterprise `manager.displayName` (RFC 7643 §4.3).
+    const resolved = this.registry.tryResolve(type, `${path.uri ? `${path.uri}:` : ''}${path.attr}${path.sub ? `.${path.sub}` : ''}`);
+    if (resolved && (resolved.attribute.mutability === 'readOnly' || resolved.subAttribute?.mutability === 'readOnly')) {
+      throw ScimError.mutability(`${resolved.canonicalPath} is readOnly`);
+    }
     const container = this.container(doc, path, op !== 'remove');
     if (!container) return;
     const key = findKey(container, path.uri ? path.attr : canonicalKey(path.attr));
