@@ -10,6 +10,7 @@ import { createRequire } from 'node:module';
 import { dirname, resolve } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { parse, parseAllDocuments } from 'yaml';
+import { loadApp } from './lib/load-app.mjs';
 import Ajv2019 from 'ajv/dist/2019.js';
 
 const require = createRequire(import.meta.url);
@@ -27,17 +28,6 @@ const ajv = new Ajv2019({ allErrors: true, strict: false })
   .addFormat('subnet_ip_address', /^[0-9a-fA-F:.]+\/\d{1,3}$/);
 const validateSchema = ajv.compile(schema);
 
-/** The built config module, or null before `npm run build`. A dist/ that doesn't load is a failure, not a skip. */
-function loadApp(path) {
-  if (!existsSync(path)) return null;
-  try {
-    require('reflect-metadata'); // the app's main does this first; its decorators need it
-    return require(path);
-  } catch (e) {
-    console.error(`FAIL cannot load ${path} (rebuild, or delete dist/): ${e.message.split('\n')[0]}`);
-    process.exit(1);
-  }
-}
 const appConfig = resolve(dirname(new URL(import.meta.url).pathname), '../dist/src/config/app-config.js');
 const app = loadApp(appConfig);
 const appChecked = new Set();

@@ -13,6 +13,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { basename, dirname, resolve } from 'node:path';
 import { parse, parseAllDocuments } from 'yaml';
+import { loadApp } from './lib/load-app.mjs';
 
 const require = createRequire(import.meta.url);
 const root = resolve(dirname(new URL(import.meta.url).pathname), '..');
@@ -164,17 +165,6 @@ for (const { file, doc } of kustomizations) {
   }
 }
 
-/** The built config module, or null before `npm run build`. A dist/ that doesn't load is a failure, not a skip. */
-function loadApp(path) {
-  if (!existsSync(path)) return null;
-  try {
-    require('reflect-metadata'); // the app's main does this first; its decorators need it
-    return require(path);
-  } catch (e) {
-    console.error(`FAIL cannot load ${path} (rebuild, or delete dist/): ${e.message.split('\n')[0]}`);
-    process.exit(1);
-  }
-}
 // 4. Embedded YAML files parse; switchboard.yaml also passes the app's own validator once dist/ is built.
 const appConfig = resolve(root, 'dist/src/config/app-config.js');
 const app = loadApp(appConfig);
