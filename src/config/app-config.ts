@@ -3,14 +3,14 @@ import { plainToInstance } from 'class-transformer';
 import { validateSync, ValidationError } from 'class-validator';
 import { parse as parseYaml } from 'yaml';
 import { ConfigError } from './config.error.js';
+import { GroupSelection, MappingConfig, normaliseTargetRules, SchemaCheckMode } from './mapping-config.dto.js';
 import { EnvConfig, loadEnv } from './env.js';
 import { ClientScope, DEPROVISION_ACTIONS, DeprovisionAction, FileConfigDto, TargetDto } from './file-config.dto.js';
 
 /** A SCIM client after validation; `tokenEnv` is resolved at auth time, never stored in config. */
 export interface ClientConfig { id: string; tokenEnv: string; scopes: ClientScope[] }
 
-/** One mapping entry, normalised. Exactly one of `source` / `value` is set; `resourceType` defaults to User. */
-export interface MappingConfig { target: string; source?: string; value?: unknown; default?: unknown; resourceType?: 'User' | 'Group' }
+export type { MappingConfig } from './mapping-config.dto.js';
 
 /** What each deprovisioning trigger does at a target (groups are deleted or left, never disabled). */
 export interface DeprovisionConfig { onDeactivate: DeprovisionAction; onOutOfScope: DeprovisionAction; onDelete: DeprovisionAction }
@@ -24,6 +24,12 @@ export interface TargetConfig {
   deprovision: DeprovisionConfig;
   passThrough: 'core' | 'none';
   mappings: MappingConfig[];
+  /** SCIM filter on the canonical User (src/mapping/scope.ts); absent = every user is in scope. */
+  scope?: string;
+  /** Which groups the target receives; buildAppConfig sets it (absent = `all`). */
+  groups?: GroupSelection;
+  /** What a mapping target unknown to the target's /Schemas does at start; buildAppConfig sets it (absent = `error`). */
+  schemaCheck?: SchemaCheckMode;
   /** Per-request timeout, ms. */
   timeoutMs: number;
   /** Max concurrent pushes for this target across the worker. */
@@ -91,10 +97,7 @@ export function buildAppConfig(doc: unknown, env: EnvConfig): AppConfig {
   const problems = flatten(validateSync(dto, { whitelist: true, forbidNonWhitelisted: true }));
   const targets = (dto.targets ?? []).map((t, i): TargetConfig => {
     const where = `targets[${i}]`;
-    (t.mappings ?? []).forEach((m, j) => {
-      const kinds = [m.source !== undefined, m.value !== undefined].filter(Boolean).length;
-      if (kinds !== 1) problems.push(`${where}.mappings[${j}]: needs exactly one of source or value`);
-    });
+    const rules = normaliseTargetRules(t, where, problems);
     return {
       id: t.id,
       baseUrl: String(t.baseUrl ?? '').replace(/\/$/, ''),
@@ -102,7 +105,7 @@ export function buildAppConfig(doc: unknown, env: EnvConfig): AppConfig {
       resourceTypes: t.resourceTypes ?? ['User', 'Group'],
       deprovision: normaliseDeprovision(t.deprovision, where, problems),
       passThrough: t.passThrough ?? 'core',
-      mappings: (t.mappings ?? []).map(m => ({ target: m.target, source: m.source, value: m.value, default: m.default, resourceType: m.resourceType ?? 'User' })),
+      ...rules,
       timeoutMs: t.timeoutMs ?? 10000,
       concurrency: t.concurrency ?? 4,
       retry: { attempts: t.retry?.attempts ?? 8, backoffMs: t.retry?.backoffMs ?? 1000, maxBackoffMs: t.retry?.maxBackoffMs ?? 600000 },

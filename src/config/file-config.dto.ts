@@ -3,6 +3,9 @@ import { Type } from 'class-transformer';
 import {
   ArrayNotEmpty, IsArray, IsIn, IsInt, IsOptional, IsString, IsUrl, Matches, Max, Min, ValidateIf, ValidateNested,
 } from 'class-validator';
+import { MappingDto } from './mapping-config.dto.js';
+
+export { MappingDto } from './mapping-config.dto.js';
 
 /** Scopes a SCIM client token may carry (DESIGN.md, auth/). */
 export const CLIENT_SCOPES = ['scim:read', 'scim:write', 'admin:read', 'admin:write'] as const;
@@ -45,28 +48,6 @@ export class DeprovisionDto {
   @IsOptional() @IsIn(DEPROVISION_ACTIONS as unknown as string[]) onDelete?: DeprovisionAction;
 }
 
-/**
- * One mapping entry: produces `target` (a SCIM attribute path at the target) from a canonical
- * `source` attribute path, or a constant `value`. Expressions arrive in a later version.
- */
-export class MappingDto {
-  @IsString() @Matches(/^\S+$/, { message: 'target must be an attribute path without spaces' })
-  target!: string;
-
-  @IsOptional() @IsString()
-  source?: string;
-
-  @IsOptional()
-  value?: unknown;
-
-  @IsOptional()
-  default?: unknown;
-
-  /** Which resource type the entry maps (default User). */
-  @IsOptional() @IsIn(['User', 'Group'])
-  resourceType?: 'User' | 'Group';
-}
-
 /** Retry policy for per-resource failures (5xx, timeouts). */
 export class RetryDto {
   @IsOptional() @IsInt() @Min(1) @Max(100) attempts?: number;
@@ -103,6 +84,18 @@ export class TargetDto {
 
   @IsOptional() @IsArray() @ValidateNested({ each: true }) @Type(() => MappingDto)
   mappings?: MappingDto[];
+
+  /** SCIM filter on the canonical User; checked by normaliseTargetRules / compileTargetRules. */
+  @IsOptional()
+  scope?: unknown;
+
+  /** `all | none | { filter }`; checked by normaliseTargetRules (mapping-config.dto.ts). */
+  @IsOptional()
+  groups?: unknown;
+
+  /** `error | warn | off`: what an attribute unknown to the target's /Schemas does at start. */
+  @IsOptional()
+  schemaCheck?: unknown;
 
   @IsOptional() @IsInt() @Min(100) @Max(120000)
   timeoutMs?: number;

@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { PatchOperation } from '../targets/scim-client.js';
 import { keyCI, getCI, isObject } from '../common/json.util.js';
+import { canonicalJson } from './canonical-json.js';
+import type { DiffIntent } from './target-rules.js';
 
 import type { Json } from '../common/json.util.js';
 
@@ -15,9 +17,14 @@ import type { Json } from '../common/json.util.js';
  *   alone is not a valid path, so a vanished extension becomes one `remove` per attribute.
  * - Multi-valued attributes (`emails`) are replaced whole.
  * - Attributes that disappeared become `remove` with a path; `schemas` is never touched.
+ * - Intent (issue 4): with `intent`, a `remove` is sent only for paths the current mapping owns with
+ *   `applyOn: always`. Attributes mapped `applyOn: create` and attributes no longer mapped since the
+ *   last push stay as the target has them; a complex attribute only partly owned is removed per
+ *   sub-attribute. `previous` is the link's stored pushed state (the `always` part of the last push), or
+ *   the remote resource for a read-back repair.
  */
-export function diffMapped(previous: Json | undefined, desired: Json): PatchOperation[] {
-  const ops: PatchOperation[] = [];
+export function diffMapped(previous: Json | undefined, desired: Json, intent?: DiffIntent): PatchOperation[] {
+  const ops: Ops = Object.assign([] as PatchOperation[], { intent });
   const prev = withoutSchemas(previous ?? {});
   const next = withoutSchemas(desired);
   for (const [key, value] of Object.entries(next)) {
@@ -28,9 +35,20 @@ export function diffMapped(previous: Json | undefined, desired: Json): PatchOper
   for (const [key, value] of Object.entries(prev)) {
     if (keyCI(next, key) !== undefined) continue;
     if (isExtension(key, value)) diffLevel(ops, `${key}:`, asObject(value), {});
-    else if (!isAbsent(value)) ops.push({ op: 'remove', path: key });
+    else if (!isAbsent(value)) removeOp(ops, key, value);
   }
-  return ops;
+  return [...ops];
+}
+
+type Ops = PatchOperation[] & { intent?: DiffIntent };
+
+/** Emits `remove` for `path` as far as the intent allows: the whole attribute, its owned sub-attributes, or nothing. */
+function removeOp(ops: Ops, path: string, prev: unknown): void {
+  const decision = ops.intent?.removal(path) ?? 'remove';
+  if (decision === 'remove') ops.push({ op: 'remove', path });
+  else if (decision === 'descend' && isObject(prev)) {
+    for (const [key, value] of Object.entries(prev)) if (!isAbsent(value)) removeOp(ops, `${path}.${key}`, value);
+  }
 }
 
 /** A stable hash of a mapped payload: sha256 (hex) of its JSON with object keys sorted. */
@@ -38,16 +56,16 @@ export function hashMapped(payload: Json): string {
   return createHash('sha256').update(canonicalJson(payload)).digest('hex');
 }
 
-function diffLevel(ops: PatchOperation[], prefix: string, prev: Json, next: Json): void {
+function diffLevel(ops: Ops, prefix: string, prev: Json, next: Json): void {
   for (const [key, value] of Object.entries(next)) diffAttribute(ops, `${prefix}${key}`, getCI(prev, key), value);
   for (const [key, value] of Object.entries(prev)) {
-    if (keyCI(next, key) === undefined && !isAbsent(value)) ops.push({ op: 'remove', path: `${prefix}${key}` });
+    if (keyCI(next, key) === undefined && !isAbsent(value)) removeOp(ops, `${prefix}${key}`, value);
   }
 }
 
-function diffAttribute(ops: PatchOperation[], path: string, prev: unknown, next: unknown): void {
+function diffAttribute(ops: Ops, path: string, prev: unknown, next: unknown): void {
   if (isAbsent(next)) {
-    if (!isAbsent(prev)) ops.push({ op: 'remove', path });
+    if (!isAbsent(prev)) removeOp(ops, path, prev);
     return;
   }
   if (isObject(next) && isObject(prev) && !isAbsent(prev)) {
@@ -71,15 +89,6 @@ function isAbsent(value: unknown): boolean {
   if (value === null || value === undefined) return true;
   if (Array.isArray(value)) return value.length === 0;
   return isObject(value) && Object.values(value).every(isAbsent);
-}
-
-function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(v => (v === undefined ? 'null' : canonicalJson(v))).join(',')}]`;
-  if (isObject(value)) {
-    const keys = Object.keys(value).filter(k => value[k] !== undefined).sort();
-    return `{${keys.map(k => `${JSON.stringify(k)}:${canonicalJson(value[k])}`).join(',')}}`;
-  }
-  return JSON.stringify(value) ?? 'null';
 }
 
 function asObject(value: unknown): Json {

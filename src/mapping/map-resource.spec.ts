@@ -1,7 +1,9 @@
 import type { MappingConfig, TargetConfig } from '../config/app-config.js';
 import { ENTERPRISE_USER_SCHEMA as ENT, GROUP_SCHEMA, USER_SCHEMA } from '../scim/scim.constants.js';
 import { CanonicalResource, mapResource, MappedResource } from './map-resource.js';
+import { ConfigError } from '../config/config.error.js';
 import { MappingError, MappingErrorCode } from './mapping.error.js';
+import { compileTargetRules } from './target-rules.js';
 
 const CUSTOM = 'urn:acme:params:scim:schemas:extension:custom:1.0:User';
 
@@ -149,21 +151,21 @@ describe(mapResource.name, () => {
     ['should expose no members for a group without members',
       { ...group, doc: { displayName: 'Empty' } }, targetWith('core'),
       { payload: { schemas: [GROUP_SCHEMA], externalId: 'g-1', displayName: 'Empty' }, members: [] }],
-  ])('%s', (_name, resource, target, expected) => {
+  ])('%s', async (_name, resource, target, expected) => {
     const before = structuredClone(resource);
-    const mapped = mapResource(resource, target);
+    const mapped = await mapResource(resource, target);
     expect(mapped).toEqual(expected);
     expect(resource).toEqual(before);
   });
 
-  it('should put schemas first and externalId second', () => {
-    expect(Object.keys(mapResource(user(), targetWith('core')).payload).slice(0, 2)).toEqual(['schemas', 'externalId']);
+  it('should put schemas first and externalId second', async () => {
+    expect(Object.keys((await mapResource(user(), targetWith('core'))).payload).slice(0, 2)).toEqual(['schemas', 'externalId']);
   });
 
   it.each<[string, MappingConfig, MappingErrorCode]>([
     ['an empty path', { target: '', value: 'x' }, MappingErrorCode.InvalidPath],
     ['a path with two dots', { target: 'name.givenName.x', value: 'x' }, MappingErrorCode.InvalidPath],
-    ['a filter with another operator', { target: 'emails[type co "w"].value', value: 'x' }, MappingErrorCode.InvalidPath],
+    ['a filter with another operator', { target: 'emails[type co "w"].value', value: 'x' }, MappingErrorCode.UnsupportedTarget],
     ['an unterminated filter', { target: 'emails[type eq "w".value', value: 'x' }, MappingErrorCode.InvalidPath],
     ['an unquoted string literal', { target: 'emails[type eq work].value', value: 'x' }, MappingErrorCode.InvalidPath],
     ['an invalid source path', { target: 'title', source: 'name..x' }, MappingErrorCode.InvalidPath],
@@ -171,9 +173,11 @@ describe(mapResource.name, () => {
     ['schemas as a target', { target: 'schemas', value: [] }, MappingErrorCode.ReservedTarget],
     ['id as a target', { target: 'ID', value: 'x' }, MappingErrorCode.ReservedTarget],
     ['a sub-attribute of every value', { target: 'emails.value', value: 'x' }, MappingErrorCode.UnsupportedTarget],
-  ])('should throw a MappingError for %s', (_name, mapping, code) => {
-    const call = () => mapResource(user(), targetWith('core', [mapping]));
-    expect(call).toThrow(MappingError);
-    expect(call).toThrow(expect.objectContaining({ code, path: mapping.target === 'title' ? mapping.source : mapping.target }));
+  ])('should reject %s at compile time with a ConfigError naming target and entry', (_name, mapping, code) => {
+    const path = mapping.target === 'title' ? mapping.source! : mapping.target;
+    const expected = new MappingError(code, path).message.split(':')[0]!;
+    const call = () => compileTargetRules(targetWith('core', [mapping]));
+    expect(call).toThrow(ConfigError);
+    expect(call).toThrow(`target app: mappings[0] (${mapping.target}): ${expected}`);
   });
 });

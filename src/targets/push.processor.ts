@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { APP_CONFIG, AppConfig, TargetConfig } from '../config/app-config.js';
 import { DeprovisionAction } from '../config/file-config.dto.js';
 import { diffMapped, hashMapped } from '../mapping/diff.js';
-import { mapResource } from '../mapping/map-resource.js';
+import { createPayloadOf, mapResource } from '../mapping/map-resource.js';
 import { ResourceService } from '../identity/resource.service.js';
 import { StoredResource } from '../identity/resource.types.js';
 import { JobQueueService } from '../pipeline/job-queue.service.js';
@@ -103,7 +103,7 @@ export class PushProcessor {
     }
     // upsert, disable (User) or none-on-deactivate: all converge the mapped state.
     const memberRefs = type === 'Group' ? (await this.resources.membersOf([resource!.id])).get(resource!.id) ?? [] : undefined;
-    const mapped = mapResource({ id: resource!.id, resourceType: type, doc: memberRefs ? { ...resource!.doc, members: memberRefs } : resource!.doc }, target);
+    const mapped = await mapResource({ id: resource!.id, resourceType: type, doc: memberRefs ? { ...resource!.doc, members: memberRefs } : resource!.doc }, target);
     const payload = mapped.payload;
     const prev = link.pushedState ?? undefined;
     if (type === 'User') {
@@ -124,7 +124,7 @@ export class PushProcessor {
         outcome = 'linked';
         await log('link', {});
       } else {
-        const created = await this.create(client, type, payload, log, current);
+        const created = await this.create(client, type, createPayloadOf(mapped, payload), log, current);
         remoteId = created.remoteId;
         base = created.linked ? undefined : payload;
         outcome = created.linked ? 'linked' : 'created';
