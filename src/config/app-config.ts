@@ -4,6 +4,7 @@ import { validateSync, ValidationError } from 'class-validator';
 import { parse as parseYaml } from 'yaml';
 import { ConfigError } from './config.error.js';
 import { GroupSelection, MappingConfig, normaliseTargetRules, SchemaCheckMode } from './mapping-config.dto.js';
+import { targetRuleProblems } from '../mapping/target-rules.js';
 import { EnvConfig, loadEnv } from './env.js';
 import { ClientScope, DEPROVISION_ACTIONS, DeprovisionAction, FileConfigDto, TargetDto } from './file-config.dto.js';
 
@@ -115,6 +116,7 @@ export function buildAppConfig(doc: unknown, env: EnvConfig): AppConfig {
   const dup = (ids: string[]) => ids.filter((id, i) => ids.indexOf(id) !== i);
   for (const id of new Set(dup(targets.map(t => t.id)))) problems.push(`targets: duplicate id "${id}"`);
   for (const id of new Set(dup((dto.clients ?? []).map(c => c.id)))) problems.push(`clients: duplicate id "${id}"`);
+  problems.push(...targetRuleProblems(targets));
   if (problems.length) throw new ConfigError(env.configPath, problems);
   const p = dto.pipeline ?? {};
   return {

@@ -44,7 +44,9 @@ const RESERVED_TARGETS = new Set(['schemas', 'id', 'meta', 'groups', 'members'])
 /**
  * Parses a path with the SCIM filter parser and splits URN from attribute with the SchemaRegistry
  * (any registered extension, longest URN first); a URN the registry does not know (a target-only
- * extension) splits at its last ':'. An unknown attribute of a KNOWN schema is an error: it is a typo.
+ * extension) splits at its last ':'. A source naming an unknown attribute of a KNOWN schema is an
+ * error (a typo: the canonical store holds nothing there). A target is the target's business: its
+ * `/Schemas` is checked at start (target-schema-check.ts), so an unknown target attribute passes here.
  */
 function parse(text: string, registry: SchemaRegistry, type: ResourceTypeName, role: 'source' | 'target'): MappingPath {
   let parsed;
@@ -66,11 +68,11 @@ function parse(text: string, registry: SchemaRegistry, type: ResourceTypeName, r
   let sub = raw.sub ?? parsed.subAttr;
   if (parsed.subAttr !== undefined && raw.sub !== undefined) throw new MappingError(MappingErrorCode.InvalidPath, text, 'two sub-attributes');
   let attribute: AttributeDefinition | undefined;
-  if (known) {
-    const resolved: ResolvedPath | undefined = registry.tryResolve(type, sub === undefined ? attrText : `${attrText}.${sub}`);
-    if (!resolved || resolved.wholeSchema) {
-      throw new MappingError(MappingErrorCode.InvalidPath, text, `unknown attribute in schema ${known}`);
-    }
+  const resolved: ResolvedPath | undefined = known ? registry.tryResolve(type, sub === undefined ? attrText : `${attrText}.${sub}`) : undefined;
+  if (known && (!resolved || resolved.wholeSchema) && role === 'source') {
+    throw new MappingError(MappingErrorCode.InvalidPath, text, `unknown attribute in schema ${known}`);
+  }
+  if (resolved && !resolved.wholeSchema) {
     urn = resolved.inExtension ? resolved.schemaUrn : undefined;
     attr = resolved.attribute.name;
     sub = resolved.subAttribute?.name ?? sub;

@@ -1,7 +1,9 @@
 import { createHash } from 'node:crypto';
 import { ENTERPRISE_USER_SCHEMA as ENT, USER_SCHEMA } from '../scim/scim.constants.js';
 import type { PatchOperation } from '../targets/scim-client.js';
+import type { MappingConfig, TargetConfig } from '../config/app-config.js';
 import { diffMapped, hashMapped } from './diff.js';
+import { compileTargetRules } from './target-rules.js';
 
 type Json = Record<string, unknown>;
 
@@ -81,5 +83,41 @@ describe(hashMapped.name, () => {
   it('should be the sha256 hex of the sorted-key JSON', () => {
     expect(hashMapped({ b: 1, a: 'x', c: { e: [true], d: null } }))
       .toBe(createHash('sha256').update('{"a":"x","b":1,"c":{"d":null,"e":[true]}}').digest('hex'));
+  });
+});
+
+describe('diffMapped with intent', () => {
+  const HR = 'urn:acme:params:scim:schemas:extension:hr:1.0:User';
+  const t = (passThrough: 'core' | 'none', mappings: MappingConfig[]): TargetConfig => ({
+    id: 'app', baseUrl: 'https://app.example', auth: { type: 'none' }, resourceTypes: ['User'], passThrough, mappings,
+    deprovision: { onDeactivate: 'disable', onOutOfScope: 'disable', onDelete: 'delete' }, timeoutMs: 1000, concurrency: 1,
+    retry: { attempts: 1, backoffMs: 1, maxBackoffMs: 1 }, circuit: { failureThreshold: 1, probeIntervalMs: 1 },
+  } as TargetConfig);
+  const intent = (target: TargetConfig) => compileTargetRules(target).intent('User');
+
+  it.each<[string, TargetConfig, Json, Json, PatchOperation[]]>([
+    ['should never remove a create-only attribute a remote read-back shows',
+      t('core', [{ target: 'userType', value: 'Employee', applyOn: 'create' }]),
+      { userName: 'jdoe', userType: 'Employee' }, { userName: 'jdoe' }, []],
+    ['should remove an always attribute whose value disappeared',
+      t('core', [{ target: 'userType', value: 'Employee', applyOn: 'create' }]),
+      { userName: 'jdoe', title: 'Boss' }, { userName: 'jdoe' }, [{ op: 'remove', path: 'title' }]],
+    ['should never remove an attribute that is no longer mapped',
+      t('none', [{ target: 'userName', source: 'userName' }]),
+      { userName: 'jdoe', nickName: 'JD', [HR]: { costCenter: 'CC' } }, { userName: 'jdoe' }, []],
+    ['should remove only the owned sub-attributes of a partly create-only complex attribute',
+      t('core', [{ target: 'name.givenName', source: 'name.givenName', applyOn: 'create' }]),
+      { name: { givenName: 'Jane', familyName: 'Doe', middleName: 'Q' } }, { name: { middleName: 'Q' } }, [{ op: 'remove', path: 'name.familyName' }]],
+    ['should remove per sub-attribute when the whole complex attribute disappeared',
+      t('core', [{ target: 'name.givenName', source: 'name.givenName', applyOn: 'create' }]),
+      { name: { givenName: 'Jane', familyName: 'Doe' } }, {}, [{ op: 'remove', path: 'name.familyName' }]],
+    ['should remove a mapped extension attribute but keep an unmapped one',
+      t('none', [{ target: `${HR}:costCenter`, value: null }]),
+      { [HR]: { costCenter: 'CC', grade: 'B' } }, {}, [{ op: 'remove', path: `${HR}:costCenter` }]],
+    ['should still replace changed always attributes',
+      t('none', [{ target: 'title', source: 'title' }]),
+      { title: 'A', nickName: 'x' }, { title: 'B' }, [{ op: 'replace', path: 'title', value: 'B' }]],
+  ])('%s', (_name, target, previous, desired, expected) => {
+    expect(diffMapped(previous, desired, intent(target))).toEqual(expected);
   });
 });

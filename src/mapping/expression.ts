@@ -74,7 +74,8 @@ export function compileExpression(text: string, label: string): CompiledExpressi
 /** Plain JSON from a JSONata result: sequences become arrays, functions are refused. */
 function toJson(value: unknown, label: string): unknown {
   if (value === undefined) return undefined;
-  if (typeof value === 'function') throw new MappingError(MappingErrorCode.ExpressionFailed, label, 'the result is a function, not a value');
+  const fn = typeof value === 'function' || (isObject(value) && (value._jsonata_function === true || value._jsonata_lambda === true));
+  if (fn) throw new MappingError(MappingErrorCode.ExpressionFailed, label, 'the result is a function, not a value');
   if (typeof value === 'number' && !Number.isFinite(value)) throw new MappingError(MappingErrorCode.ExpressionFailed, label, 'the result is not a finite number');
   if (Array.isArray(value)) {
     const items = value.map(v => toJson(v, label)).filter(v => v !== undefined);

@@ -1,6 +1,6 @@
 import type { MappingConfig, TargetConfig } from '../config/app-config.js';
 import { ENTERPRISE_USER_SCHEMA as ENT, GROUP_SCHEMA, USER_SCHEMA } from '../scim/scim.constants.js';
-import { CanonicalResource, mapResource, MappedResource } from './map-resource.js';
+import { CanonicalResource, createPayloadOf, mapResource, MappedResource } from './map-resource.js';
 import { ConfigError } from '../config/config.error.js';
 import { MappingError, MappingErrorCode } from './mapping.error.js';
 import { compileTargetRules } from './target-rules.js';
@@ -179,5 +179,78 @@ describe(mapResource.name, () => {
     const call = () => compileTargetRules(targetWith('core', [mapping]));
     expect(call).toThrow(ConfigError);
     expect(call).toThrow(`target app: mappings[0] (${mapping.target}): ${expected}`);
+  });
+});
+
+describe('mapResource with expressions, applyOn and references', () => {
+  it('should map an expression and fall back to default when it yields nothing or null', async () => {
+    const mapped = await mapResource(user(), targetWith('none', [
+      { target: 'displayName', expression: 'name.givenName & " " & $uppercase(name.familyName)' },
+      { target: 'nickName', expression: 'nickName', default: 'n/a' },
+      { target: 'title', expression: '$enterprise.costCenter ? $enterprise.costCenter : null', default: 'Staff' },
+      { target: 'userType', expression: '$switch($enterprise.employeeNumber, "42", "Founder", "Employee")' },
+    ]));
+    expect(mapped.payload).toEqual({ schemas: [USER_SCHEMA], externalId: 'u-1', displayName: 'Jane DOE', nickName: 'n/a', title: 'Staff', userType: 'Founder' });
+  });
+
+  it('should write an expression result into a valuePath element and an extension', async () => {
+    const mapped = await mapResource(user(), targetWith('none', [
+      { target: 'emails[type eq "work"].value', expression: '$lowercase($normalizeDiacritics("Zoë") & "@acme.example")' },
+      { target: `${ENT}:costCenter`, expression: '$extension("urn:acme:params:scim:schemas:extension:custom:1.0:User").costCenter' },
+    ]));
+    expect(mapped.payload).toEqual({
+      schemas: [USER_SCHEMA, ENT], externalId: 'u-1', emails: [{ type: 'work', value: 'zoe@acme.example' }], [ENT]: { costCenter: 'CC-1' },
+    });
+  });
+
+  it('should pass the caller\'s groups to expressions', async () => {
+    const mapped = await mapResource(user(), targetWith('none', [{ target: 'title', expression: '$join($groups.display, ",")' }]),
+      { groups: [{ value: 'g-1', display: 'eng' }, { value: 'g-2', display: 'ops' }] });
+    expect(mapped.payload.title).toBe('eng,ops');
+  });
+
+  it('should turn a failing expression into a MappingError for this resource', async () => {
+    const t = targetWith('none', [{ target: 'title', expression: '$error("no title for " & userName)' }]);
+    await expect(mapResource(user(), t)).rejects.toMatchObject({ name: 'MappingError', code: MappingErrorCode.ExpressionFailed, path: 'app.mappings[0] title' });
+  });
+
+  it('should keep applyOn create entries out of the pushed state and send them on create', async () => {
+    const t = targetWith('core', [
+      { target: 'userType', value: 'Employee', applyOn: 'create' },
+      { target: 'name.givenName', expression: '$uppercase(name.givenName)', applyOn: 'create' },
+      { target: 'nickName', source: 'nickName', default: 'jd', applyOn: 'create' },
+    ]);
+    const mapped = await mapResource(user(), t);
+    expect(mapped.payload).toEqual({ ...corePayload, name: { familyName: 'Doe' } });
+    expect(mapped.createOnly).toEqual({ userType: 'Employee', name: { givenName: 'JANE' }, nickName: 'jd' });
+    const payload = { ...mapped.payload, active: false };
+    expect(createPayloadOf(mapped, payload)).toEqual({ ...corePayload, active: false, userType: 'Employee', name: { familyName: 'Doe', givenName: 'JANE' }, nickName: 'jd' });
+  });
+
+  it('should list an extension written only on create in the create payload\'s schemas', async () => {
+    const mapped = await mapResource(user({ [ENT]: undefined }), targetWith('core', [{ target: `${ENT}:employeeNumber`, value: 'E-1', applyOn: 'create' }]));
+    expect(mapped.payload.schemas).toEqual([USER_SCHEMA]);
+    expect(createPayloadOf(mapped).schemas).toEqual([USER_SCHEMA, ENT]);
+  });
+
+  it('should translate the manager to the id at the target and drop its $ref', async () => {
+    const resolve = jest.fn(async (_type: string, id: string) => (id === 'u-9' ? 'remote-9' : undefined));
+    const mapped = await mapResource(user({ [ENT]: { department: 'R&D', manager: { value: 'u-9', $ref: 'https://sb/Users/u-9', displayName: 'Boss' } } }),
+      targetWith('core'), { resolveReference: resolve });
+    expect(resolve).toHaveBeenCalledWith('User', 'u-9');
+    expect(mapped.payload[ENT]).toEqual({ department: 'R&D', manager: { value: 'remote-9', displayName: 'Boss' } });
+    expect(mapped.unresolved).toBeUndefined();
+  });
+
+  it('should leave out a manager without an account at the target and report it', async () => {
+    const mapped = await mapResource(user({ [ENT]: { department: 'R&D', manager: { value: 'u-8' } } }), targetWith('core'),
+      { resolveReference: async () => undefined });
+    expect(mapped.payload[ENT]).toEqual({ department: 'R&D' });
+    expect(mapped.unresolved).toEqual([{ path: `${ENT}:manager.value`, resourceType: 'User', id: 'u-8' }]);
+  });
+
+  it('should leave references untranslated without a resolver', async () => {
+    const mapped = await mapResource(user({ [ENT]: { manager: { value: 'u-8' } } }), targetWith('core'));
+    expect(mapped.payload[ENT]).toEqual({ manager: { value: 'u-8' } });
   });
 });

@@ -3,7 +3,7 @@ import type { Json } from '../common/json.util.js';
 import type { TargetConfig } from '../config/app-config.js';
 import { ConfigError } from '../config/config.error.js';
 import type { ApplyOn, MappingConfig } from '../config/mapping-config.dto.js';
-import { SchemaRegistry } from '../scim/schema/schema-registry.js';
+import { SchemaRegistry, type SchemaRegistryOptions } from '../scim/schema/schema-registry.js';
 import { ENTERPRISE_USER_SCHEMA, ResourceTypeName } from '../scim/scim.constants.js';
 import { compileSourcePath, compileTargetPath, SourcePath, TargetPath } from './attribute-path.js';
 import { canonicalJson } from './canonical-json.js';
@@ -124,8 +124,18 @@ export function rulesFor(target: TargetConfig, registry?: SchemaRegistry): Targe
   return rules;
 }
 
-/** Compiles every target's rules (start-up) and returns the problems as ConfigError lines, without throwing. */
-export function targetRuleProblems(targets: readonly TargetConfig[], registry?: SchemaRegistry): string[] {
+/**
+ * Compiles every target's rules (start-up: `buildAppConfig`) and returns the problems as ConfigError lines,
+ * without throwing. `schemas` is the SchemaRegistry, or the options to build it from (custom extension
+ * schemas); options that do not build a registry are reported by the schema config, so nothing here.
+ */
+export function targetRuleProblems(targets: readonly TargetConfig[], schemas?: SchemaRegistry | SchemaRegistryOptions): string[] {
+  let registry: SchemaRegistry | undefined;
+  try {
+    registry = schemas instanceof SchemaRegistry ? schemas : new SchemaRegistry(schemas);
+  } catch {
+    return [];
+  }
   return targets.flatMap(t => {
     try {
       rulesFor(t, registry);
