@@ -8,7 +8,7 @@ import { PatchService } from './patch/patch.service.js';
 import { ListParams, ResourceQueryService } from './resource-query.service.js';
 import { etagOf, etagListHas, toScim, versionFromEtag } from './resource.formatter.js';
 import { compileProjection, project, Projection, ProjectionParams, projectionWants } from './projection.js';
-import { checkImmutable, prepareWrite } from './resource.input.js';
+import { enforceMutability, prepareWrite } from './resource.input.js';
 import { LIST_RESPONSE_SCHEMA, ResourceTypeName, SCIM_MEDIA_TYPE } from './scim.constants.js';
 import { ScimError } from './scim.error.js';
 import { SchemaRegistry } from './schema/schema-registry.js';
@@ -77,9 +77,8 @@ export abstract class ScimResourceController {
     const projection = this.projection(q);
     const input = prepareWrite(this.type, this.json(req, body), this.registry);
     const { resource } = await this.resources.update(this.type, knownId(id, this.type), this.ctx(req), current => {
-      // PUT may not change an immutable id; password kept when the client omits it (writeOnly).
-      if (current.doc.password && !input.doc.password) input.doc.password = current.doc.password;
-      checkImmutable(this.type, current.doc, input.doc, this.registry);
+      // RFC 7644 §3.5.1: readOnly values stay as stored, omitted writeOnly ones (password) are kept, immutable ones may not change.
+      enforceMutability(this.type, current.doc, input.doc, this.registry, 'replace');
       return { ...input, members: this.type === 'Group' ? input.members ?? [] : undefined };
     }, this.ifMatch(req));
     const out = await this.withMembers(resource, projection);

@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ResourceService } from '../../src/identity/resource.service.js';
-import { parsePath } from '../../src/scim/patch/patch-path.js';
+import { parsePatchPath } from '../../src/scim/filter/filter.parser.js';
+import { CORE_SCHEMAS } from '../../src/scim/schema/schema-registry.js';
 import { Harness } from '../utils/harness.js';
 
 /**
@@ -71,12 +72,14 @@ function encodePath(path: string): string {
 
 /** The value a PATCH-style path names in a SCIM resource (`emails[type eq "work"].value`, URN paths). */
 function valueAt(doc: Record<string, any>, text: string): unknown {
-  const p = parsePath(text);
+  const { attrPath: p, valueFilter: f, subAttr } = parsePatchPath(text, { schemaUrns: CORE_SCHEMAS.map(c => c.id) });
   const key = (o: any, name: string) => Object.keys(o ?? {}).find(k => k.toLowerCase() === name.toLowerCase()) ?? name;
   const container = p.uri ? doc[key(doc, p.uri)] : doc;
   let v = container?.[key(container, p.attr)];
-  if (p.filter) v = (v as any[] | undefined)?.find(el => el[key(el, p.filter!.attr)] === p.filter!.value);
-  if (p.sub) v = v?.[key(v, p.sub)];
+  // The fixtures' filters are `attr eq "value"`.
+  if (f?.kind === 'compare') v = (v as any[] | undefined)?.find(el => el[key(el, f.path.attr)] === f.value);
+  const sub = subAttr ?? p.sub;
+  if (sub) v = v?.[key(v, sub)];
   return v;
 }
 

@@ -4,7 +4,7 @@ import { ResourceService } from '../../identity/resource.service.js';
 import { WriteContext } from '../../identity/resource.types.js';
 import { PatchService } from '../patch/patch.service.js';
 import { etagOf, versionFromEtag } from '../resource.formatter.js';
-import { prepareWrite } from '../resource.input.js';
+import { enforceMutability, prepareWrite } from '../resource.input.js';
 import { SchemaRegistry } from '../schema/schema-registry.js';
 import { BULK_REQUEST_SCHEMA, BULK_RESPONSE_SCHEMA, ERROR_SCHEMA, ResourceTypeName } from '../scim.constants.js';
 import { ScimError } from '../scim.error.js';
@@ -119,8 +119,8 @@ export class BulkService {
       if (method === 'PUT') {
         const input = prepareWrite(type, resolveBulkRefsInData(op.data, lookup), this.registry);
         const { resource } = await this.resources.update(type, target, ctx, current => {
-          // As the PUT endpoint: a writeOnly password the client omits is kept; members are replaced.
-          if (current.doc.password && !input.doc.password) input.doc.password = current.doc.password;
+          // As the PUT endpoint: readOnly values stay, an omitted writeOnly password is kept, immutables hold; members are replaced.
+          enforceMutability(type, current.doc, input.doc, this.registry, 'replace');
           return { ...input, members: type === 'Group' ? input.members ?? [] : undefined };
         }, ifMatch);
         return ok(op, '200', `${endpoint}/${target}`, etagOf(resource.version));

@@ -40,6 +40,12 @@ export interface FilterParseOptions {
   readonly maxDepth: number;
   /** Read an unquoted non-keyword, non-number value as a string (Entra). Default true. */
   readonly allowBareWords?: boolean;
+  /**
+   * The schema URNs a path may start with (the registry's). When given, a URN-qualified path is
+   * split after the longest of them it starts with (case-insensitive), never at a fixed `:`; a path
+   * starting with `urn:` and none of them is an error.
+   */
+  readonly schemaUrns?: readonly string[];
 }
 
 export const DEFAULT_FILTER_LIMITS: FilterParseOptions = { maxLength: 2048, maxDepth: 16, allowBareWords: true };
@@ -247,6 +253,7 @@ class Parser {
     const text = token.text;
     const bad = PATH_CHARS.exec(text);
     if (bad) this.fail(token.pos + bad.index, `invalid character "${bad[0]}" in attribute path "${text}"`);
+    if (this.options.schemaUrns && text.includes(':')) return this.splitKnownUrn(token);
     const colon = text.lastIndexOf(':');
     const local = text.slice(colon + 1);
     const match = LOCAL_PATH.exec(local);
@@ -259,6 +266,30 @@ class Parser {
       this.fail(token.pos, `expected an attribute path, found ${describeToken(token)}`);
     }
     if (!match) return { uri, attr: local };
+    return match[2] === undefined ? { uri, attr: match[1]! } : { uri, attr: match[1]!, sub: match[2] };
+  }
+
+  /**
+   * `<schema URN>:<attr>[.<sub>]`, the URN being the longest registered one the text starts with
+   * (RFC 7644 §3.10); a bare registered URN keeps the legacy split at its last ':' (see AttrPath).
+   */
+  private splitKnownUrn(token: Token): AttrPath {
+    const text = token.text;
+    const lower = text.toLowerCase();
+    let urn: string | undefined;
+    for (const candidate of this.options.schemaUrns ?? []) {
+      const c = candidate.toLowerCase();
+      const fits = lower === c || (lower.startsWith(c) && lower[c.length] === ':');
+      if (fits && (urn === undefined || c.length > urn.length)) urn = candidate;
+    }
+    if (urn === undefined) return this.fail(token.pos, `"${text}" does not start with a known schema URN`);
+    if (lower === urn.toLowerCase()) {
+      const colon = text.lastIndexOf(':');
+      return { uri: text.slice(0, colon), attr: text.slice(colon + 1) };
+    }
+    const uri = text.slice(0, urn.length);
+    const match = LOCAL_PATH.exec(text.slice(urn.length + 1));
+    if (!match) return this.fail(token.pos + urn.length + 1, `expected an attribute name after the schema URN "${uri}", found "${text.slice(urn.length + 1)}"`);
     return match[2] === undefined ? { uri, attr: match[1]! } : { uri, attr: match[1]!, sub: match[2] };
   }
 

@@ -1,5 +1,5 @@
 import type { StoredResource } from '../../identity/resource.types.js';
-import { checkImmutable } from '../resource.input.js';
+import { enforceMutability } from '../resource.input.js';
 import { attribute, complexAttribute } from '../schema/attribute.util.js';
 import { SchemaRegistry } from '../schema/schema-registry.js';
 import { PATCH_OP_SCHEMA, USER_SCHEMA } from '../scim.constants.js';
@@ -61,9 +61,9 @@ describe('immutable attributes (RFC 7643 §7)', () => {
 
   it('PUT: same value or unassigned → fine; a change or an omission → 400 mutability', () => {
     const before = stored({ badge: 'B1' }).doc;
-    expect(() => checkImmutable('User', before, { ...before }, registry)).not.toThrow();
-    expect(() => checkImmutable('User', stored().doc, before, registry)).not.toThrow();
-    expect(() => checkImmutable('User', before, { ...before, [ACME]: { badge: 'B2' } }, registry)).toThrow(mutability);
-    expect(() => checkImmutable('User', before, stored().doc, registry)).toThrow(mutability);
+    expect(() => enforceMutability('User', before, { ...before }, registry)).not.toThrow();
+    expect(() => enforceMutability('User', stored().doc, before, registry)).not.toThrow();
+    expect(() => enforceMutability('User', before, { ...before, [ACME]: { badge: 'B2' } }, registry)).toThrow(mutability);
+    expect(() => enforceMutability('User', before, stored().doc, registry)).toThrow(mutability);
   });
 });

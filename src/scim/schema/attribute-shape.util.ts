@@ -1,11 +1,12 @@
+import { normaliseDateTime } from '../filter/normalise.util.js';
 import { ScimError } from '../scim.error.js';
 import type { SchemaRegistry } from './schema-registry.js';
 import type { AttributeDefinition } from './schema.types.js';
 
 /**
  * Checks, in place, that the attributes a schema defines have their JSON shape (RFC 7643 §2.3, §2.4):
- * multi-valued ones are arrays, complex values objects, simple values their type; null means
- * unassigned. Attributes no schema defines are left alone. Two IdP habits are accepted and rewritten:
+ * multi-valued ones are arrays, complex values objects, simple values their type (a dateTime an
+ * xsd:dateTime); null means unassigned. Attributes no schema defines are left alone. Two IdP habits are accepted and rewritten:
  * `"True"`/`"False"` for booleans (Entra) and a bare id for a single complex attribute with a `value`
  * sub-attribute (Entra's `manager`) becoming `{ value }`. 400 invalidValue naming the attribute.
  */
@@ -50,6 +51,10 @@ function checkOne(def: AttributeDefinition, v: unknown, where: string): unknown 
       return v;
     case 'decimal':
       if (typeof v !== 'number') throw ScimError.invalidValue(`${where} must be a number`);
+      return v;
+    case 'dateTime':
+      // RFC 7643 §2.3.5: an xsd:dateTime; stored as sent, indexed as its UTC instant.
+      if (typeof v !== 'string' || normaliseDateTime(v) === undefined) throw ScimError.invalidValue(`${where} must be an xsd:dateTime such as 2024-01-31T09:00:00Z`);
       return v;
     default:
       if (typeof v !== 'string') throw ScimError.invalidValue(`${where} must be a string`);

@@ -209,7 +209,7 @@ describe(SchemaRegistry.name, () => {
     expect(thrown(fn).status).toBe(404);
   });
 
-  const bad = (name: string, attrs: AttributeDefinition[]): SchemaDefinition => ({ id: 'urn:bad', name, description: '', attributes: attrs });
+  const bad = (name: string, attrs: AttributeDefinition[]): SchemaDefinition => ({ id: 'urn:bad:x', name, description: '', attributes: attrs });
 
   it.each<[string, SchemaRegistryOptions, string]>([
     ['a duplicate schema', { schemas: [{ ...acmeSchema, id: USER_SCHEMA.toUpperCase() }] }, 'is defined twice'],
@@ -224,7 +224,7 @@ describe(SchemaRegistry.name, () => {
     ['a complex attribute without sub-attributes', { schemas: [bad('x', [complexAttribute('a', '', [])])] }, 'has no sub-attributes'],
     ['a simple attribute with sub-attributes', { schemas: [bad('x', [attribute('a', 'string', '', { subAttributes: [attribute('b', 'string', '')] })])] }, 'has sub-attributes'],
     ['a resource type without its schema', { resourceTypes: [{ id: 'D', name: 'D', endpoint: '/D', description: '', schema: 'urn:nope', schemaExtensions: [] }] }, 'unknown schema'],
-    ['a core schema redefining a common attribute', { schemas: [bad('x', [attribute('id', 'string', '')])], resourceTypes: [{ id: 'D', name: 'D', endpoint: '/D', description: '', schema: 'urn:bad', schemaExtensions: [] }] }, 'redefines attribute id'],
+    ['a core schema redefining a common attribute', { schemas: [bad('x', [attribute('id', 'string', '')])], resourceTypes: [{ id: 'D', name: 'D', endpoint: '/D', description: '', schema: 'urn:bad:x', schemaExtensions: [] }] }, 'redefines attribute id'],
   ])('should refuse a configuration with %s', (_name, options, message) => {
     expect(() => new SchemaRegistry(options)).toThrow(message);
   });

@@ -80,19 +80,34 @@ export class SchemaRegistry {
   private readonly schemaByUrn = new Map<string, SchemaDefinition>();
   private readonly types = new Map<string, IndexedResourceType>();
 
-  /** Throws a plain Error on an inconsistent configuration: it is a startup failure, not a request error. */
+  /**
+   * Throws a SchemaConfigError listing every problem of an inconsistent configuration: it is a
+   * startup failure (`switchboard check-config` reports it), never a request error.
+   */
   constructor(options: SchemaRegistryOptions = {}) {
-    for (const schema of [...CORE_SCHEMAS, ...(options.schemas ?? [])]) {
-      validateSchema(schema);
+    const problems: string[] = [];
+    const extra = options.schemas ?? [];
+    for (const schema of [...CORE_SCHEMAS, ...extra]) {
+      const custom = extra.includes(schema);
+      validateSchema(schema, custom, problems);
       const key = schema.id.toLowerCase();
-      if (this.schemaByUrn.has(key)) throw configError(`schema ${schema.id} is defined twice`);
+      if (this.schemaByUrn.has(key)) {
+        problems.push(`schema ${schema.id} is defined twice${custom && CORE_SCHEMAS.some(c => c.id.toLowerCase() === key) ? ' (it is a core schema)' : ''}`);
+        continue;
+      }
       this.schemaByUrn.set(key, schema);
     }
-    for (const definition of withExtensions(options.resourceTypes ?? CORE_RESOURCE_TYPES, options.extensions ?? [])) {
+    checkUrnPrefixes([...this.schemaByUrn.values()], problems);
+    const types = withExtensions(options.resourceTypes ?? CORE_RESOURCE_TYPES, options.extensions ?? [], problems);
+    const typeNames = new Set(types.map(t => t.name.toLowerCase()));
+    for (const schema of this.schemaByUrn.values()) checkReferenceTypes(schema.id, schema.attributes, typeNames, problems);
+    for (const definition of types) {
       const key = definition.name.toLowerCase();
-      if (this.types.has(key)) throw configError(`resource type ${definition.name} is defined twice`);
-      this.types.set(key, this.indexResourceType(definition));
+      if (this.types.has(key)) { problems.push(`resource type ${definition.name} is defined twice`); continue; }
+      const indexed = this.indexResourceType(definition, problems);
+      if (indexed) this.types.set(key, indexed);
     }
+    if (problems.length) throw new SchemaConfigError(problems);
   }
 
   resourceTypes(): readonly ResourceTypeDefinition[] {
@@ -118,6 +133,26 @@ export class SchemaRegistry {
   /** The core schema first, then the extensions in declared order. */
   schemasFor(resourceType: string): readonly SchemaDefinition[] {
     return this.indexed(resourceType).schemas.map((s) => s.schema);
+  }
+
+  /** The extension schemas of a resource type with their `required` flag (RFC 7643 §6 schemaExtensions), declared order. */
+  extensionsFor(resourceType: string): ReadonlyArray<{ readonly schema: SchemaDefinition; readonly required: boolean }> {
+    const type = this.indexed(resourceType);
+    return type.schemas.slice(1).map((s) => ({
+      schema: s.schema,
+      required: type.definition.schemaExtensions.some((e) => e.schema.toLowerCase() === s.lowerUrn && e.required),
+    }));
+  }
+
+  /** The URN of the extension of `resourceType` that `key` names (any letter case), in the schema's own casing. */
+  extensionUrn(resourceType: string, key: string): string | undefined {
+    const lower = key.toLowerCase();
+    return this.indexed(resourceType).schemas.find((s) => !s.isCore && s.lowerUrn === lower)?.schema.id;
+  }
+
+  /** Every schema URN of a resource type (core first): the prefixes a path may start with. */
+  schemaUrns(resourceType: string): readonly string[] {
+    return this.indexed(resourceType).schemas.map((s) => s.schema.id);
   }
 
   /** RFC 7643 §3.1 attributes (`id`, `externalId`, `meta`), not part of any schema listing. */
@@ -172,24 +207,29 @@ export class SchemaRegistry {
     return `"${path}" does not start with a schema URN of resource type ${type.definition.name}`;
   }
 
-  private indexResourceType(definition: ResourceTypeDefinition): IndexedResourceType {
-    const core = this.indexSchema(definition, definition.schema, true);
-    const extensions = definition.schemaExtensions.map((ext) => this.indexSchema(definition, ext.schema, false));
-    const schemas = [core, ...extensions];
+  private indexResourceType(definition: ResourceTypeDefinition, problems: string[]): IndexedResourceType | undefined {
+    const core = this.indexSchema(definition, definition.schema, true, problems);
+    const extensions = definition.schemaExtensions.map((ext) => this.indexSchema(definition, ext.schema, false, problems));
+    if (!core || extensions.some((e) => !e)) return undefined;
+    const schemas = [core, ...(extensions as IndexedSchema[])];
     if (new Set(schemas.map((s) => s.lowerUrn)).size !== schemas.length) {
-      throw configError(`resource type ${definition.name} lists a schema twice`);
+      problems.push(`resource type ${definition.name} lists a schema twice`);
+      return undefined;
     }
     const byUrnLength = [...schemas].sort((a, b) => b.lowerUrn.length - a.lowerUrn.length);
     return { definition, core, schemas, byUrnLength };
   }
 
-  private indexSchema(type: ResourceTypeDefinition, urn: string, isCore: boolean): IndexedSchema {
+  private indexSchema(type: ResourceTypeDefinition, urn: string, isCore: boolean, problems: string[]): IndexedSchema | undefined {
     const schema = this.schemaByUrn.get(urn.toLowerCase());
-    if (!schema) throw configError(`resource type ${type.name} refers to unknown schema ${urn}`);
+    if (!schema) {
+      problems.push(`resource type ${type.name} refers to unknown schema ${urn}`);
+      return undefined;
+    }
     const attributes = new Map<string, AttributeDefinition>();
     for (const attr of isCore ? [...COMMON_ATTRIBUTES, ...schema.attributes] : schema.attributes) {
       const key = attr.name.toLowerCase();
-      if (attributes.has(key)) throw configError(`schema ${schema.id} redefines attribute ${attr.name}`);
+      if (attributes.has(key)) problems.push(`schema ${schema.id} redefines attribute ${attr.name}`);
       attributes.set(key, attr);
     }
     const asAttribute: AttributeDefinition = {
@@ -239,10 +279,11 @@ function resolveIn(indexed: IndexedSchema, rest: string, original: string): Reso
 function withExtensions(
   types: readonly ResourceTypeDefinition[],
   bindings: readonly ExtensionBinding[],
+  problems: string[],
 ): ResourceTypeDefinition[] {
   for (const binding of bindings) {
     if (!types.some((t) => t.name.toLowerCase() === binding.resourceType.toLowerCase())) {
-      throw configError(`extension ${binding.schema} is bound to unknown resource type ${binding.resourceType}`);
+      problems.push(`extension ${binding.schema} is bound to unknown resource type ${binding.resourceType}`);
     }
   }
   return types.map((type) => {
@@ -253,29 +294,93 @@ function withExtensions(
   });
 }
 
-/** Checks what resolution relies on: a URN id, ABNF attribute names, complex-only sub-attributes. */
-function validateSchema(schema: SchemaDefinition): void {
-  if (!/^urn:[^\s]*[^:\s]$/i.test(schema.id)) throw configError(`schema id "${schema.id}" is not a URN`);
-  validateAttributes(schema.id, schema.attributes, false);
+/**
+ * A schema URN as paths and filters can carry it (RFC 8141 `urn:<NID>:<NSS>`, restricted to the
+ * characters an attribute path may hold: letters, digits, `.`, `_`, `-`, `:` between segments).
+ */
+const SCHEMA_URN = /^urn:[A-Za-z0-9][A-Za-z0-9-]{0,31}(?::[A-Za-z0-9._-]+)+$/i;
+/** Namespaces whose URNs RFC 7643 / RFC 7644 define; a configured extension may not take them. */
+const RESERVED_NAMESPACES = ['urn:ietf:params:scim:schemas:core:', 'urn:ietf:params:scim:api:'];
+const TYPES: ReadonlySet<string> = new Set(['string', 'boolean', 'decimal', 'integer', 'dateTime', 'binary', 'reference', 'complex']);
+const MUTABILITIES: ReadonlySet<string> = new Set(['readOnly', 'readWrite', 'immutable', 'writeOnly']);
+const RETURNED: ReadonlySet<string> = new Set(['always', 'never', 'default', 'request']);
+const UNIQUENESS: ReadonlySet<string> = new Set(['none', 'server', 'global']);
+
+/** Checks what resolution, validation and indexing rely on; `custom` schemas come from switchboard.yaml. */
+function validateSchema(schema: SchemaDefinition, custom: boolean, problems: string[]): void {
+  if (typeof schema.id !== 'string' || !SCHEMA_URN.test(schema.id)) {
+    problems.push(`schema id "${schema.id}" is not a URN of the form urn:<namespace>:<segment>[:<segment>…] (letters, digits, ".", "_", "-")`);
+    return;
+  }
+  if (custom && RESERVED_NAMESPACES.some((ns) => schema.id.toLowerCase().startsWith(ns))) {
+    problems.push(`schema id "${schema.id}" is in a namespace RFC 7643/7644 reserve (${RESERVED_NAMESPACES.join(', ')}); use your own, e.g. urn:acme:scim:schemas:1.0:User`);
+  }
+  validateAttributes(schema.id, schema.attributes, false, custom, problems);
 }
 
-function validateAttributes(where: string, attributes: readonly AttributeDefinition[], nested: boolean): void {
+function validateAttributes(where: string, attributes: readonly AttributeDefinition[], nested: boolean, custom: boolean, problems: string[]): void {
   const seen = new Set<string>();
   for (const attr of attributes) {
     const at = `${where}:${attr.name}`;
-    if (!ATTRIBUTE_NAME.test(attr.name)) throw configError(`attribute name "${at}" is not valid (RFC 7643 §2.1)`);
-    if (seen.has(attr.name.toLowerCase())) throw configError(`attribute ${at} is defined twice`);
+    if (typeof attr.name !== 'string' || !ATTRIBUTE_NAME.test(attr.name)) {
+      problems.push(`attribute name "${at}" is not valid (RFC 7643 §2.1: a letter, then letters, digits, "_" or "-")`);
+      continue;
+    }
+    if (seen.has(attr.name.toLowerCase())) problems.push(`attribute ${at} is defined twice (names are case-insensitive)`);
     seen.add(attr.name.toLowerCase());
+    if (!TYPES.has(attr.type)) problems.push(`attribute ${at} has unknown type "${attr.type}" (one of ${[...TYPES].join(', ')})`);
+    if (!MUTABILITIES.has(attr.mutability)) problems.push(`attribute ${at} has unknown mutability "${attr.mutability}"`);
+    if (!RETURNED.has(attr.returned)) problems.push(`attribute ${at} has unknown returned "${attr.returned}"`);
+    if (!UNIQUENESS.has(attr.uniqueness)) problems.push(`attribute ${at} has unknown uniqueness "${attr.uniqueness}"`);
+    if (attr.mutability === 'writeOnly' && attr.returned !== 'never') problems.push(`attribute ${at} is writeOnly, so returned must be never (RFC 7643 §7)`);
+    // Only userName / displayName uniqueness is enforced by the store; advertising more would be a lie.
+    if (custom && attr.uniqueness !== 'none') problems.push(`attribute ${at}: uniqueness "${attr.uniqueness}" is not enforced for extension attributes; declare none`);
+    if (attr.canonicalValues !== undefined && (!Array.isArray(attr.canonicalValues) || attr.canonicalValues.some((v) => typeof v !== 'string'))) {
+      problems.push(`attribute ${at}: canonicalValues must be a list of strings`);
+    }
+    if (attr.referenceTypes !== undefined && attr.type !== 'reference') problems.push(`attribute ${at} of type ${attr.type} has referenceTypes (only reference attributes may)`);
+    if (attr.type === 'reference' && !attr.referenceTypes?.length) problems.push(`reference attribute ${at} needs referenceTypes (resource type names, external or uri)`);
     if (attr.type === 'complex') {
-      if (nested) throw configError(`sub-attribute ${at} is complex (RFC 7643 §2.3.8 forbids it)`);
-      if (!attr.subAttributes?.length) throw configError(`complex attribute ${at} has no sub-attributes`);
-      validateAttributes(at, attr.subAttributes, true);
+      if (nested) problems.push(`sub-attribute ${at} is complex (RFC 7643 §2.3.8 forbids it)`);
+      else if (!attr.subAttributes?.length) problems.push(`complex attribute ${at} has no sub-attributes`);
+      else validateAttributes(at, attr.subAttributes, true, custom, problems);
     } else if (attr.subAttributes?.length) {
-      throw configError(`attribute ${at} of type ${attr.type} has sub-attributes`);
+      problems.push(`attribute ${at} of type ${attr.type} has sub-attributes`);
+    }
+    if (nested && custom && attr.multiValued) problems.push(`sub-attribute ${at} is multi-valued (not supported: use a multi-valued complex attribute)`);
+  }
+}
+
+/** `referenceTypes` name resource types, `external` or `uri` (RFC 7643 §7). */
+function checkReferenceTypes(where: string, attributes: readonly AttributeDefinition[], typeNames: ReadonlySet<string>, problems: string[]): void {
+  for (const attr of attributes) {
+    for (const ref of attr.referenceTypes ?? []) {
+      if (typeof ref !== 'string' || (!typeNames.has(ref.toLowerCase()) && ref !== 'external' && ref !== 'uri')) {
+        problems.push(`attribute ${where}:${attr.name}: referenceType "${ref}" is not a resource type, external or uri`);
+      }
+    }
+    if (attr.subAttributes) checkReferenceTypes(`${where}:${attr.name}`, attr.subAttributes, typeNames, problems);
+  }
+}
+
+/**
+ * No schema URN may start with another one followed by ':' (`urn:acme:ext` and `urn:acme:ext:v2`):
+ * `urn:acme:ext:v2` would then name both a schema and an attribute `v2` of `urn:acme:ext`.
+ */
+function checkUrnPrefixes(schemas: readonly SchemaDefinition[], problems: string[]): void {
+  for (const a of schemas) {
+    for (const b of schemas) {
+      if (a !== b && b.id.toLowerCase().startsWith(`${a.id.toLowerCase()}:`)) {
+        problems.push(`schema id ${b.id} starts with schema id ${a.id}: paths under it would be ambiguous`);
+      }
     }
   }
 }
 
-function configError(detail: string): Error {
-  return new Error(`Invalid SCIM schema configuration: ${detail}`);
+/** Every problem of an inconsistent schema configuration, in one error (a startup failure). */
+export class SchemaConfigError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`Invalid SCIM schema configuration: ${problems.join('; ')}`);
+    this.name = 'SchemaConfigError';
+  }
 }
