@@ -80,6 +80,10 @@ function parse(text: string, registry: SchemaRegistry, type: ResourceTypeName, r
   } else if (urn !== undefined && urn.toLowerCase() === coreUrn(type).toLowerCase()) {
     urn = undefined;
   }
+  if (role === 'source' && urn === undefined && attr.toLowerCase() === 'password') {
+    // Stored hashed (prepareWrite); RFC 7643 §4.1.1 makes it writeOnly: there is nothing to send.
+    throw new MappingError(MappingErrorCode.InvalidPath, text, 'password is write-only and stored hashed, it cannot be a source');
+  }
   const intentKey = (urn === undefined ? '' : `${urn}:`).toLowerCase()
     + (parsed.valueFilter || attribute?.multiValued ? attr.toLowerCase() : [attr, sub].filter(Boolean).join('.').toLowerCase());
   return { text, urn, attr, sub, filter: parsed.valueFilter, attribute, intentKey };

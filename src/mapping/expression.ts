@@ -52,7 +52,9 @@ export function compileExpression(text: string, label: string): CompiledExpressi
   return {
     text,
     async evaluate(doc: Json, scope: ExpressionScope): Promise<unknown> {
-      const input = scope.groups ? { ...doc, groups: scope.groups } : doc;
+      // `password` is stored hashed and write-only (RFC 7643 §4.1.1): expressions never see it.
+      const { password: _hidden, ...visible } = doc;
+      const input = scope.groups ? { ...visible, groups: scope.groups } : visible;
       const bindings = {
         enterprise: getCI(doc, ENTERPRISE_USER_SCHEMA),
         groups: scope.groups ?? getCI(doc, 'groups'),

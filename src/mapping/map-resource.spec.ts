@@ -169,6 +169,8 @@ describe(mapResource.name, () => {
     ['an unterminated filter', { target: 'emails[type eq "w".value', value: 'x' }, MappingErrorCode.InvalidPath],
     ['an unquoted string literal', { target: 'emails[type eq work].value', value: 'x' }, MappingErrorCode.InvalidPath],
     ['an invalid source path', { target: 'title', source: 'name..x' }, MappingErrorCode.InvalidPath],
+    ['the hashed password as a source', { target: 'title', source: 'password' }, MappingErrorCode.InvalidPath],
+    ['a typo in a source attribute', { target: 'title', source: 'departmnt' }, MappingErrorCode.InvalidPath],
     ['members as a target', { target: 'members', value: [] }, MappingErrorCode.ReservedTarget],
     ['schemas as a target', { target: 'schemas', value: [] }, MappingErrorCode.ReservedTarget],
     ['id as a target', { target: 'ID', value: 'x' }, MappingErrorCode.ReservedTarget],

@@ -1,4 +1,8 @@
-import type { MappingConfig, TargetConfig } from '../config/app-config.js';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parse } from 'yaml';
+import { buildAppConfig, type MappingConfig, type TargetConfig } from '../config/app-config.js';
+import { loadEnv } from '../config/env.js';
 import { ConfigError } from '../config/config.error.js';
 import { SchemaRegistry } from '../scim/schema/schema-registry.js';
 import type { AttributeDefinition } from '../scim/schema/schema.types.js';
@@ -133,5 +137,16 @@ describe('DiffIntent', () => {
     ['should own a whole multi-valued attribute written through a valuePath', target({ passThrough: 'none', mappings: [{ target: 'emails[type eq "work"].value', source: 'userName' }] }), 'emails', 'remove'],
   ])('%s', (_name, t, path, expected) => {
     expect(intentOf(t).removal(path)).toBe(expected);
+  });
+});
+
+describe('switchboard.example.yaml', () => {
+  it('should compile every target\'s mappings, scope and groups', () => {
+    const doc = parse(readFileSync(resolve(__dirname, '../../switchboard.example.yaml'), 'utf8'));
+    const config = buildAppConfig(doc, loadEnv({ DATABASE_URL: 'sqlite::memory:', REDIS_URL: 'redis://127.0.0.1:6379' }));
+    const rules = compileTargetRules(config.targets[0]!);
+    expect(rules.mappings.map(m => [m.target.attr, m.applyOn])).toEqual([
+      ['title', 'always'], ['displayName', 'always'], ['nickName', 'always'], ['phoneNumbers', 'always'], ['userType', 'create'],
+    ]);
   });
 });
