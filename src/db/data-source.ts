@@ -9,13 +9,16 @@ import { ScimResourceEntity } from '../identity/scim-resource.entity.js';
 import { PushLogEntity } from '../targets/push-log.entity.js';
 import { TargetGroupMemberEntity } from '../targets/target-group-member.entity.js';
 import { TargetLinkEntity } from '../targets/target-link.entity.js';
+import { TargetStateEntity } from '../targets/target-state.entity.js';
 import { InitialSchema1764400000000 } from './migrations/1764400000000-initial-schema.js';
 import { ReindexResourceAttr1764500000000 } from './migrations/1764500000000-reindex-resource-attr.js';
+import { TargetState1764700000000 } from './migrations/1764700000000-target-state.js';
 
 export const ENTITIES = [
   ScimResourceEntity, ResourceAttrEntity, GroupMemberEntity, ChangeEventEntity, TargetLinkEntity, TargetGroupMemberEntity, PushLogEntity,
+  TargetStateEntity,
 ];
-export const MIGRATIONS = [InitialSchema1764400000000, ReindexResourceAttr1764500000000];
+export const MIGRATIONS = [InitialSchema1764400000000, ReindexResourceAttr1764500000000, TargetState1764700000000];
 
 /**
  * TypeORM options from env: PostgreSQL for `postgres://…`, otherwise better-sqlite3 on the file after

@@ -23,6 +23,11 @@ export class MetricsService {
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers: [this.registry],
   });
   readonly circuitOpen = new Gauge({ name: 'switchboard_circuit_open', help: '1 while a target circuit is open in this process', labelNames: ['target'], registers: [this.registry] });
+  /** 1 while the mass-deletion guard holds a target's deprovisions (set by DeletionGuardService). */
+  readonly targetQuarantined = new Gauge({ name: 'switchboard_target_quarantined', help: '1 while a target is quarantined by the mass-deletion guard', labelNames: ['target'], registers: [this.registry] });
+  readonly targetQuarantines = new Counter({ name: 'switchboard_target_quarantines_total', help: 'Times the mass-deletion guard quarantined a target', labelNames: ['target'], registers: [this.registry] });
+  /** Deprovisions the guard held (per attempt) or an operator rejected. */
+  readonly deprovisionsHeld = new Counter({ name: 'switchboard_deprovisions_held_total', help: 'Deprovisions held or rejected by the mass-deletion guard, by target and decision', labelNames: ['target', 'decision'], registers: [this.registry] });
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });

@@ -15,9 +15,14 @@ import { TargetError, TargetErrorKind } from './target.error.js';
 import { TargetLinkService } from './target-link.service.js';
 import { TargetLinkEntity } from './target-link.entity.js';
 import { GroupMembershipPusher } from './group-membership.pusher.js';
+import { DeletionGuardService } from './deletion-guard.service.js';
+import { targetScope } from './target-rules.js';
 
 /** How one push ended; failures are thrown as TargetError instead. */
-export type PushOutcome = 'created' | 'linked' | 'updated' | 'unchanged' | 'disabled' | 'deleted' | 'left' | 'skipped';
+export type PushOutcome = 'created' | 'linked' | 'updated' | 'unchanged' | 'disabled' | 'deleted' | 'left' | 'skipped' | 'held';
+
+/** What decide() wants at the target, and why (the why picks the link status and the deletion guard). */
+export interface PushDecision { step: 'upsert' | DeprovisionAction; reason: 'in-scope' | 'out-of-scope' | 'deactivated' | 'deleted'; inScope: boolean }
 
 /** Context of one push attempt, for the push log. */
 export interface PushContext { jobId?: string; attempt: number }
@@ -40,6 +45,7 @@ export class PushProcessor {
     private readonly clients: TargetClients,
     private readonly jobs: JobQueueService,
     private readonly members: GroupMembershipPusher,
+    private readonly guard: DeletionGuardService,
   ) {}
 
   async handle(data: PushJobData, ctx: PushContext): Promise<PushOutcome> {
@@ -47,21 +53,27 @@ export class PushProcessor {
     const resource = await this.resources.findAny(data.resourceId);
     let link = await this.links.get(target.id, data.resourceId);
     const live = !!resource && !resource.deletedAt;
-    if (!link) {
-      if (!live || (resource.resourceType === 'User' && !resource.active && target.deprovision.onDeactivate !== 'disable')) return 'skipped';
-      await this.links.ensurePending(target.id, resource.resourceType, resource.id);
-      link = (await this.links.get(target.id, data.resourceId))!;
-    }
-    const step = this.decide(target, data.resourceType, resource);
-    const version = resource?.version ?? link.pushedVersion;
+    const decision = await this.decide(target, data.resourceType, resource);
+    const version = resource?.version ?? link?.pushedVersion ?? 0;
     const log = (action: PushAction, r: { status?: number; durationMs?: number }, ok = true, error?: string) => this.links.log({
       targetId: target.id, resourceType: data.resourceType, resourceId: data.resourceId, action, version, httpStatus: r.status,
       durationMs: r.durationMs ?? 0, ok, error, jobId: ctx.jobId, correlationId: data.correlationId,
     });
+    if (!link) {
+      if (!live || (resource.resourceType === 'User' && !resource.active && target.deprovision.onDeactivate !== 'disable')) return 'skipped';
+      // Never provisioned and not wanted there: a recorded skip, no HTTP.
+      if (!decision.inScope) { await log('skip', {}, true, 'out of scope'); return 'skipped'; }
+      await this.links.ensurePending(target.id, resource.resourceType, resource.id);
+      link = (await this.links.get(target.id, data.resourceId))!;
+    }
+    const step = decision.step;
+    const gated = await this.gate(target, data, resource, link, decision, log);
+    if (gated) return gated;
     // Which call is under way, so a failure is logged with the action that failed.
     const current: { action: PushAction } = { action: step === 'delete' ? 'delete' : 'update' };
     try {
       const outcome = await this.run(target, data, resource, link, step, log, current);
+      if (decision.reason === 'out-of-scope') await this.links.update(target.id, link.resourceId, { status: 'out_of_scope' });
       // A dead letter exists only for a link marked failed; skip the Redis round trip otherwise.
       if (link.status === 'failed') await this.jobs.clearDeadLetter(target.id, data.resourceType, data.resourceId).catch(() => false);
       if (step !== 'upsert' && resource?.deletedAt) await this.maybePurge(resource.id);
@@ -72,12 +84,57 @@ export class PushProcessor {
     }
   }
 
-  /** What the target should end up with for this resource. */
-  private decide(target: TargetConfig, type: ResourceTypeName, r: StoredResource | undefined): 'upsert' | 'disable' | DeprovisionAction {
+  /**
+   * What the target should end up with for this resource: deleted → `deprovision.onDelete`; inactive
+   * user → `onDeactivate`; outside the target's `scope` (users; group-based assignment reads the user's
+   * groups) or not selected by `groups` (groups) → `onOutOfScope`; else upsert. Groups are deleted or
+   * left, never disabled.
+   */
+  private async decide(target: TargetConfig, type: ResourceTypeName, r: StoredResource | undefined): Promise<PushDecision> {
     const groupAction = (a: DeprovisionAction) => (a === 'delete' ? 'delete' : 'none');
-    if (!r || r.deletedAt) return type === 'Group' ? groupAction(target.deprovision.onDelete) : target.deprovision.onDelete;
-    if (type === 'User' && !r.active) return target.deprovision.onDeactivate;
-    return 'upsert';
+    if (!r || r.deletedAt) return { step: type === 'Group' ? groupAction(target.deprovision.onDelete) : target.deprovision.onDelete, reason: 'deleted', inScope: false };
+    const scope = targetScope(target);
+    const inScope = type === 'Group'
+      ? scope.groupSelected(r)
+      : scope.inScope(r, scope.referencesGroups ? (await this.resources.groupsOf([r.id])).get(r.id) ?? [] : []);
+    if (type === 'User' && !r.active) return { step: target.deprovision.onDeactivate, reason: 'deactivated', inScope };
+    if (!inScope) return { step: type === 'Group' ? groupAction(target.deprovision.onOutOfScope) : target.deprovision.onOutOfScope, reason: 'out-of-scope', inScope };
+    return { step: 'upsert', reason: 'in-scope', inScope };
+  }
+
+  /**
+   * Deprovisioning safety before any HTTP: an out-of-scope account is left alone (recorded skip) when
+   * `skipOutOfScopeDeletions` is set, the policy is `none`, nothing exists remotely or it is already
+   * disabled; a disable or delete of a live remote account asks the mass-deletion guard first — held
+   * (quarantined target: re-enqueued behind the paused queue, no attempt spent) or rejected by an
+   * operator (recorded skip; the link stays). Returns the outcome when the push ends here.
+   */
+  private async gate(
+    target: TargetConfig, data: PushJobData, resource: StoredResource | undefined, link: TargetLinkEntity, decision: PushDecision,
+    log: (a: PushAction, r: { status?: number }, ok?: boolean, err?: string) => Promise<void>,
+  ): Promise<PushOutcome | undefined> {
+    const { step } = decision;
+    const version = resource?.version ?? link.pushedVersion;
+    if (decision.reason === 'out-of-scope') {
+      const done = !link.remoteId || (step === 'disable' && link.status === 'out_of_scope' && link.remoteActive === false);
+      if (target.skipOutOfScopeDeletions || step === 'none' || done) {
+        await log('skip', {}, true, target.skipOutOfScopeDeletions ? 'out of scope: skipOutOfScopeDeletions' : 'out of scope: nothing to do');
+        await this.links.update(target.id, link.resourceId, { status: 'out_of_scope', pushedVersion: version, lastError: null, attempts: 0 });
+        return link.remoteId && !done ? 'left' : 'skipped';
+      }
+    }
+    const deprovisions = !!link.remoteId && (step === 'delete' || (step === 'disable' && link.remoteActive !== false));
+    if (!deprovisions) return undefined;
+    const verdict = await this.guard.admit(target, link.resourceId);
+    if (verdict === 'proceed') return undefined;
+    if (verdict === 'reject') {
+      await log('skip', {}, true, `${step} rejected by an operator (deletion guard)`);
+      await this.links.update(target.id, link.resourceId, { pushedVersion: version });
+      return 'skipped';
+    }
+    await log('skip', {}, true, `${step} held: target quarantined by the deletion guard`);
+    await this.jobs.enqueuePush(data, { kind: 'follow-up', reason: 'held', n: Date.now().toString(36) });
+    return 'held';
   }
 
   private async run(
