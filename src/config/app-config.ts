@@ -6,6 +6,7 @@ import { ConfigError } from './config.error.js';
 import { GroupSelection, MappingConfig, normaliseTargetRules, SchemaCheckMode } from './mapping-config.dto.js';
 import { targetRuleProblems } from '../mapping/target-rules.js';
 import { EnvConfig, loadEnv } from './env.js';
+import { normaliseRateLimit, normaliseTargetAuth, RateLimitConfig, TargetAuthConfig, targetSecretEnvs } from './target-auth.dto.js';
 import { ClientScope, DEPROVISION_ACTIONS, DeprovisionAction, FileConfigDto, TargetDto } from './file-config.dto.js';
 
 /** A SCIM client after validation; `tokenEnv` is resolved at auth time, never stored in config. */
@@ -20,7 +21,7 @@ export interface DeprovisionConfig { onDeactivate: DeprovisionAction; onOutOfSco
 export interface TargetConfig {
   id: string;
   baseUrl: string;
-  auth: { type: 'bearer' | 'basic' | 'none'; tokenEnv?: string; usernameEnv?: string; passwordEnv?: string };
+  auth: TargetAuthConfig;
   resourceTypes: Array<'User' | 'Group'>;
   deprovision: DeprovisionConfig;
   passThrough: 'core' | 'none';
@@ -37,6 +38,8 @@ export interface TargetConfig {
   concurrency: number;
   retry: { attempts: number; backoffMs: number; maxBackoffMs: number };
   circuit: { failureThreshold: number; probeIntervalMs: number };
+  /** Request budget and cross-process concurrency (target-auth.dto.ts); absent: no budget. */
+  rateLimit?: RateLimitConfig;
 }
 
 export interface PipelineConfig {
@@ -102,7 +105,7 @@ export function buildAppConfig(doc: unknown, env: EnvConfig): AppConfig {
     return {
       id: t.id,
       baseUrl: String(t.baseUrl ?? '').replace(/\/$/, ''),
-      auth: { ...t.auth },
+      auth: normaliseTargetAuth(t.auth),
       resourceTypes: t.resourceTypes ?? ['User', 'Group'],
       deprovision: normaliseDeprovision(t.deprovision, where, problems),
       passThrough: t.passThrough ?? 'core',
@@ -111,6 +114,7 @@ export function buildAppConfig(doc: unknown, env: EnvConfig): AppConfig {
       concurrency: t.concurrency ?? 4,
       retry: { attempts: t.retry?.attempts ?? 8, backoffMs: t.retry?.backoffMs ?? 1000, maxBackoffMs: t.retry?.maxBackoffMs ?? 600000 },
       circuit: { failureThreshold: t.circuit?.failureThreshold ?? 5, probeIntervalMs: t.circuit?.probeIntervalMs ?? 5000 },
+      rateLimit: normaliseRateLimit(t.rateLimit),
     };
   });
   const dup = (ids: string[]) => ids.filter((id, i) => ids.indexOf(id) !== i);
@@ -153,7 +157,7 @@ export function loadConfig(processEnv: NodeJS.ProcessEnv = process.env): AppConf
 export function missingSecrets(config: AppConfig, processEnv: NodeJS.ProcessEnv = process.env): string[] {
   const named = [
     ...config.clients.map(c => ({ what: `client ${c.id}`, env: c.tokenEnv })),
-    ...config.targets.flatMap(t => [t.auth.tokenEnv, t.auth.usernameEnv, t.auth.passwordEnv].filter((e): e is string => !!e).map(env => ({ what: `target ${t.id}`, env }))),
+    ...config.targets.flatMap(t => targetSecretEnvs(t.auth).map(env => ({ what: `target ${t.id}`, env }))),
   ];
   return named.filter(n => !processEnv[n.env]).map(n => `${n.env} (${n.what})`);
 }

@@ -3,6 +3,9 @@ import { Type } from 'class-transformer';
 import {
   ArrayNotEmpty, IsArray, IsBoolean, IsIn, IsInt, IsOptional, IsString, IsUrl, Matches, Max, Min, ValidateIf, ValidateNested,
 } from 'class-validator';
+import { RateLimitDto, TargetAuthDto } from './target-auth.dto.js';
+
+export { RateLimitDto, TargetAuthDto } from './target-auth.dto.js';
 import { MappingDto } from './mapping-config.dto.js';
 import { DeletionGuardDto } from './deletion-guard.dto.js';
 
@@ -22,21 +25,6 @@ export class ClientDto {
 
   @IsArray() @ArrayNotEmpty() @IsIn(CLIENT_SCOPES as unknown as string[], { each: true })
   scopes!: ClientScope[];
-}
-
-/** How Switchboard authenticates to a target. Secrets come only from the env vars named here. */
-export class TargetAuthDto {
-  @IsIn(['bearer', 'basic', 'none'])
-  type!: 'bearer' | 'basic' | 'none';
-
-  @ValidateIf(o => o.type === 'bearer') @Matches(/^[A-Z_][A-Z0-9_]*$/, { message: 'tokenEnv must name an environment variable' })
-  tokenEnv?: string;
-
-  @ValidateIf(o => o.type === 'basic') @Matches(/^[A-Z_][A-Z0-9_]*$/, { message: 'usernameEnv must name an environment variable' })
-  usernameEnv?: string;
-
-  @ValidateIf(o => o.type === 'basic') @Matches(/^[A-Z_][A-Z0-9_]*$/, { message: 'passwordEnv must name an environment variable' })
-  passwordEnv?: string;
 }
 
 export const DEPROVISION_ACTIONS = ['disable', 'delete', 'none'] as const;
@@ -109,6 +97,10 @@ export class TargetDto {
 
   @IsOptional() @ValidateNested() @Type(() => CircuitDto)
   circuit?: CircuitDto;
+
+  /** Requests per window and pushes in flight, across all worker processes (see RateLimitDto). */
+  @IsOptional() @ValidateNested() @Type(() => RateLimitDto)
+  rateLimit?: RateLimitDto;
 
   /** Leave accounts that leave `scope` as they are (a recorded skip) instead of `deprovision.onOutOfScope`. */
   @IsOptional() @IsBoolean()

@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { DelayedError, Job, RateLimitError, UnrecoverableError, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
@@ -6,6 +7,7 @@ import { MappingError } from '../mapping/mapping.error.js';
 import { MetricsService } from '../ops/metrics.service.js';
 import { CircuitService } from '../targets/circuit.service.js';
 import { PushProcessor } from '../targets/push.processor.js';
+import { RateBudgetExhaustedError } from '../targets/rate-budget.js';
 import { TargetError, TargetErrorKind } from '../targets/target.error.js';
 import { TargetLinkService } from '../targets/target-link.service.js';
 import { FanOutProcessor } from './fan-out.processor.js';
@@ -22,12 +24,19 @@ export function pushBackoff(target: TargetConfig, attemptsMade: number, err?: Er
   return Math.round(exp * (0.5 + Math.random()));
 }
 
+/** Pushes of a target in flight at once across all processes: `rateLimit.concurrency`, else `concurrency`. */
+export function globalConcurrency(target: TargetConfig): number {
+  return target.rateLimit?.concurrency ?? target.concurrency;
+}
+
 /**
  * Runs the BullMQ workers of this process — `changes` (fan-out) and one `push.<targetId>` per target —
  * and is the ONE place that turns a TargetError into BullMQ semantics (STYLE.md §3):
  * Retryable → backoff (a run of them opens the circuit); TargetDown → circuit opens, the job waits
- * (moved to delayed, no attempt spent); Throttled → the target's queue is rate-limited for Retry-After
- * (no attempt spent); Permanent or attempts exhausted → dead letter + link failed.
+ * (moved to delayed, no attempt spent); Throttled (429) or the target's rate budget spent → the
+ * target's queue is rate-limited for Retry-After / the budget's wait (no attempt spent, no failure
+ * recorded); Permanent or attempts exhausted → dead letter + link failed. Each push queue gets BullMQ
+ * global concurrency ({@link globalConcurrency}), so N worker processes together stay within it.
  */
 @Injectable()
 export class WorkerHostService implements OnApplicationBootstrap, BeforeApplicationShutdown {
@@ -53,8 +62,13 @@ export class WorkerHostService implements OnApplicationBootstrap, BeforeApplicat
     });
     this.workers.push(fan);
     for (const target of this.config.targets) {
+      const cap = globalConcurrency(target);
+      await this.jobs.pushQueue(target.id).setGlobalConcurrency(cap)
+        .catch(e => this.log.warn(`Could not set global concurrency ${cap} on ${pushQueueName(target.id)}: ${(e as Error).message}`));
       const w: Worker<PushJobData> = new Worker<PushJobData>(pushQueueName(target.id), (job, token) => this.runPush(target, w, job, token), {
-        connection: this.connection, prefix, concurrency: target.concurrency, maxStalledCount: 2, lockDuration: 30_000,
+        connection: this.connection, prefix, concurrency: Math.min(target.concurrency, cap), maxStalledCount: 2,
+        // Recorded as job.processedBy: which process ran a push (Bull Board, the multi-process tests).
+        name: `${hostname()}:${process.pid}`, lockDuration: 30_000,
         maxStartedAttempts: 200,
         // A limiter must be set for queue.rateLimit() to hold (stack-notes §3).
         limiter: { max: 100_000, duration: 1000 },
@@ -82,10 +96,15 @@ export class WorkerHostService implements OnApplicationBootstrap, BeforeApplicat
     try {
       const outcome = await this.push.handle(job.data, { jobId: job.id, attempt: job.attemptsMade + 1 });
       endTimer();
-      this.circuits.recordSuccess(target.id);
+      await this.circuits.recordSuccess(target.id);
       this.metrics.pushes.inc({ target: target.id, outcome });
       return outcome;
     } catch (e) {
+      if (e instanceof RateBudgetExhaustedError) {
+        // Not a failure: the whole queue waits until the budget has room again (stack-notes §3: the limiter makes this hold).
+        await this.jobs.pushQueue(target.id).rateLimit(e.retryAfterMs);
+        throw new RateLimitError();
+      }
       this.metrics.pushFailures.inc({ target: target.id, kind: e instanceof TargetError ? e.kind : (e as Error).name });
       if (e instanceof MappingError) {
         // A mapping that cannot produce a payload for this resource will not succeed on retry.
@@ -101,7 +120,7 @@ export class WorkerHostService implements OnApplicationBootstrap, BeforeApplicat
           await this.circuits.open(target, e.message);
           return this.wait(job, token, target.circuit.probeIntervalMs);
         case TargetErrorKind.Retryable:
-          if (await this.circuits.recordRetryable(target)) return this.wait(job, token, target.circuit.probeIntervalMs);
+          if (await this.circuits.recordRetryable(target, e.message)) return this.wait(job, token, target.circuit.probeIntervalMs);
           if (job.attemptsMade + 1 >= (job.opts.attempts ?? 1)) await this.deadLetter(target, job, e);
           throw e;
         case TargetErrorKind.Permanent:

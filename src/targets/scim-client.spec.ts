@@ -4,6 +4,8 @@ import { AddressInfo } from 'node:net';
 import { errors } from 'undici';
 import type { TargetConfig } from '../config/app-config.js';
 import { PATCH_OP_SCHEMA } from '../scim/scim.constants.js';
+import type { TargetAuth } from './auth/target-auth.js';
+import { RateBudgetExhaustedError } from './rate-budget.js';
 import { classifyNetworkError, classifyResponse, parseRetryAfter, ScimClient } from './scim-client.js';
 import { TargetError, TargetErrorKind } from './target.error.js';
 
@@ -27,7 +29,7 @@ function targetConfig(baseUrl: string, overrides: Partial<TargetConfig> = {}): T
     retry: { attempts: 3, backoffMs: 100, maxBackoffMs: 1000 },
     circuit: { failureThreshold: 5, probeIntervalMs: 1000 },
     ...overrides,
-  };
+  } as TargetConfig;
 }
 
 function json(res: ServerResponse, status: number, body?: unknown, headers: Record<string, string> = {}): void {
@@ -118,6 +120,77 @@ describe(ScimClient.name, () => {
       expect(err.kind).toBe(TargetErrorKind.TargetDown);
       expect(err.message).toContain('APP_TOKEN');
       expect(requests).toHaveLength(0);
+    });
+
+    it('should send a custom header from its env var when auth is header', async () => {
+      await newClient({ auth: { type: 'header', headerName: 'X-API-Key', valueEnv: 'APP_TOKEN' } }).get('User', 'r-1');
+      expect(requests[0].headers['x-api-key']).toBe(TOKEN);
+      expect(requests[0].headers.authorization).toBeUndefined();
+    });
+
+    it('should fail as target-down without calling the target when the header env var is empty', async () => {
+      const err = await rejection(newClient({ auth: { type: 'header', headerName: 'X-API-Key', valueEnv: 'NOPE' } }).get('User', 'r-1'));
+      expect([err.kind, requests.length]).toEqual([TargetErrorKind.TargetDown, 0]);
+      expect(err.message).toContain('NOPE');
+    });
+
+    describe('with refreshable credentials (OAuth 2.0)', () => {
+      /** A TargetAuth that hands out tok-1, tok-2, … and records what was refused. */
+      const rotating = () => {
+        let n = 1;
+        const refused: string[] = [];
+        const auth: TargetAuth = {
+          headers: async () => ({ authorization: `Bearer tok-${n}` }),
+          rejected: sent => { refused.push(sent.authorization); n += 1; return true; },
+          close: async () => undefined,
+        };
+        return { auth, refused };
+      };
+
+      it('should refresh once after a 401 and retry the request with the new token', async () => {
+        handler = (req, res) => (req.headers.authorization === 'Bearer tok-2' ? json(res, 200, { id: 'r-1' }) : json(res, 401, scimError(401)));
+        const { auth, refused } = rotating();
+        client = new ScimClient(targetConfig(baseUrl), env, { auth });
+        const res = await client.get('User', 'r-1');
+        expect(res.body).toEqual({ id: 'r-1' });
+        expect(requests.map(r => r.headers.authorization)).toEqual(['Bearer tok-1', 'Bearer tok-2']);
+        expect(refused).toEqual(['Bearer tok-1']);
+      });
+
+      it('should fail as target-down when the retried request is refused too', async () => {
+        handler = (_req, res) => json(res, 401, scimError(401));
+        client = new ScimClient(targetConfig(baseUrl), env, rotating());
+        const err = await rejection(client.create('User', { userName: 'x' }));
+        expect([err.kind, err.status, requests.length]).toEqual([TargetErrorKind.TargetDown, 401, 2]);
+      });
+
+      it('should not retry a 401 with static credentials', async () => {
+        handler = (_req, res) => json(res, 401, scimError(401));
+        const err = await rejection(newClient().get('User', 'r-1'));
+        expect([err.kind, requests.length]).toEqual([TargetErrorKind.TargetDown, 1]);
+      });
+    });
+
+    describe('rate budget', () => {
+      it('should take one unit of budget before every HTTP request, retries included', async () => {
+        let taken = 0;
+        let calls = 0;
+        handler = (_req, res) => (++calls === 1 ? json(res, 401, scimError(401)) : json(res, 200, { id: 'r-1' }));
+        const auth: TargetAuth = { headers: async () => ({ authorization: 'Bearer t' }), rejected: () => true, close: async () => undefined };
+        client = new ScimClient(targetConfig(baseUrl), env, { auth, budget: { acquire: async () => void (taken += 1) } });
+        await client.get('User', 'r-1');
+        await client.findOne('User', 'userName eq "a"');
+        expect([taken, requests.length]).toEqual([3, 3]);
+      });
+
+      it('should pass RateBudgetExhaustedError through unclassified and send nothing', async () => {
+        const budget = { acquire: () => Promise.reject(new RateBudgetExhaustedError('app', 4000)) };
+        client = new ScimClient(targetConfig(baseUrl), env, { budget });
+        const err = await client.get('User', 'r-1').then(() => undefined, (e: unknown) => e);
+        expect(err).toBeInstanceOf(RateBudgetExhaustedError);
+        expect((err as RateBudgetExhaustedError).retryAfterMs).toBe(4000);
+        expect(requests).toHaveLength(0);
+      });
     });
 
     it('should prefer the ETag header and omit a body when the target answers 204', async () => {

@@ -1,7 +1,9 @@
 import { performance } from 'node:perf_hooks';
 import { Dispatcher, Pool } from 'undici';
-import { readSecret, TargetConfig } from '../config/app-config.js';
+import type { TargetConfig } from '../config/app-config.js';
 import { PATCH_OP_SCHEMA, ResourceTypeName, SCIM_MEDIA_TYPE } from '../scim/scim.constants.js';
+import { AuthHeaders, createTargetAuth, TargetAuth } from './auth/target-auth.js';
+import type { RequestBudget } from './rate-budget.js';
 import { TargetError, TargetErrorKind } from './target.error.js';
 
 /** One operation of a SCIM PATCH request (RFC 7644 §3.5.2). */
@@ -33,6 +35,14 @@ export interface WriteOptions extends CallOptions {
 }
 
 export type ResponseHeaders = Record<string, string | string[] | undefined>;
+
+/** What a ScimClient is built with besides its target. */
+export interface ScimClientOptions {
+  /** Authenticates each request; default built from `target.auth` and the env. */
+  auth?: TargetAuth;
+  /** Taken once before every HTTP request (rate-budget.ts); none: unlimited. */
+  budget?: RequestBudget;
+}
 
 /** Used for a 429 without a usable `Retry-After`. */
 export const DEFAULT_THROTTLE_MS = 1000;
@@ -121,16 +131,18 @@ function headerValue(headers: ResponseHeaders, name: string): string | undefined
 
 /**
  * The SCIM 2.0 client for one target: a keep-alive undici Pool, auth from the env vars the target's
- * config names, and every failure classified into a {@link TargetError}. Create one per target and
- * `close()` it on shutdown.
+ * config names (auth/target-auth.ts), one unit of the target's rate budget taken before every HTTP
+ * request, and every failure classified into a {@link TargetError}. A 401 makes refreshable
+ * credentials (OAuth 2.0) fetch a new token and the request is retried once; a second 401 is
+ * TargetDown. Create one per target and `close()` it on shutdown.
  */
 export class ScimClient {
   private readonly pool: Pool;
   private readonly basePath: string;
-  private readonly authorization: string | undefined;
-  private readonly authProblem: string | undefined;
+  private readonly auth: TargetAuth;
+  private readonly budget: RequestBudget | undefined;
 
-  constructor(private readonly target: TargetConfig, env: NodeJS.ProcessEnv = process.env) {
+  constructor(private readonly target: TargetConfig, env: NodeJS.ProcessEnv = process.env, opts: ScimClientOptions = {}) {
     const url = new URL(target.baseUrl);
     this.basePath = url.pathname.replace(/\/+$/, '');
     this.pool = new Pool(url.origin, {
@@ -141,20 +153,8 @@ export class ScimClient {
       bodyTimeout: target.timeoutMs,
       connect: { timeout: target.timeoutMs },
     });
-    const { auth } = target;
-    if (auth.type === 'bearer') {
-      const token = readSecret(auth.tokenEnv, env);
-      if (token) this.authorization = `Bearer ${token}`;
-      else this.authProblem = `bearer token env var ${auth.tokenEnv ?? '(unset)'} is empty`;
-    } else if (auth.type === 'basic') {
-      const user = readSecret(auth.usernameEnv, env);
-      const password = readSecret(auth.passwordEnv, env);
-      if (user !== undefined && password !== undefined) {
-        this.authorization = `Basic ${Buffer.from(`${user}:${password}`, 'utf8').toString('base64')}`;
-      } else {
-        this.authProblem = `basic credentials env vars ${auth.usernameEnv ?? '(unset)'}/${auth.passwordEnv ?? '(unset)'} are empty`;
-      }
-    }
+    this.auth = opts.auth ?? createTargetAuth(target, env);
+    this.budget = opts.budget;
   }
 
   /** POST `/<Users|Groups>`. A 409 (e.g. `uniqueness`) is thrown as a Permanent TargetError carrying `scimType`. */
@@ -204,9 +204,9 @@ export class ScimClient {
     return this.send('GET', '/ServiceProviderConfig', opts);
   }
 
-  /** Closes the pool after in-flight requests finish. */
+  /** Closes the pools (target and token endpoint) after in-flight requests finish. */
   async close(): Promise<void> {
-    await this.pool.close();
+    await Promise.all([this.pool.close(), this.auth.close()]);
   }
 
   private async send(
@@ -214,33 +214,10 @@ export class ScimClient {
     path: string,
     opts: { body?: unknown; allow404?: boolean; ignoreBody?: boolean; signal?: AbortSignal; ifMatch?: string },
   ): Promise<ScimResponse<ScimObject | undefined>> {
-    if (this.authProblem) throw new TargetError(TargetErrorKind.TargetDown, { detail: this.authProblem });
-    const headers: Record<string, string> = { accept: `${SCIM_MEDIA_TYPE}, application/json` };
-    if (this.authorization) headers.authorization = this.authorization;
-    if (opts.body !== undefined) headers['content-type'] = SCIM_MEDIA_TYPE;
-    if (opts.ifMatch) headers['if-match'] = opts.ifMatch;
-
     const started = performance.now();
-    let status: number;
-    let responseHeaders: ResponseHeaders;
-    let text: string;
-    try {
-      const res = await this.pool.request({
-        method,
-        path: this.basePath + path,
-        headers,
-        body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
-        headersTimeout: this.target.timeoutMs,
-        bodyTimeout: this.target.timeoutMs,
-        signal: opts.signal,
-      });
-      status = res.statusCode;
-      responseHeaders = res.headers;
-      // Always drain the body, or the keep-alive connection cannot be reused.
-      text = await res.body.text();
-    } catch (err) {
-      throw withDuration(classifyNetworkError(err), started);
-    }
+    let { status, responseHeaders, text, sent } = await this.exchange(method, path, opts, started);
+    // RFC 6750 §3.1: an expired or revoked token is a 401; refreshable credentials get one more try.
+    if (status === 401 && this.auth.rejected(sent)) ({ status, responseHeaders, text } = await this.exchange(method, path, opts, started));
     const durationMs = elapsed(started);
 
     if (status === 404 && opts.allow404) return { status, body: undefined, durationMs };
@@ -254,6 +231,40 @@ export class ScimClient {
     }
     const body = parsed as ScimObject;
     return { status, body, etag: headerValue(responseHeaders, 'etag') ?? metaVersion(body), durationMs };
+  }
+
+  /** Takes rate budget and credentials, then sends one HTTP request and reads the whole answer. */
+  private async exchange(
+    method: Dispatcher.HttpMethod,
+    path: string,
+    opts: { body?: unknown; signal?: AbortSignal; ifMatch?: string },
+    started: number,
+  ): Promise<{ status: number; responseHeaders: ResponseHeaders; text: string; sent: AuthHeaders }> {
+    await this.budget?.acquire(opts.signal);
+    let sent: AuthHeaders;
+    try {
+      sent = await this.auth.headers(opts.signal);
+    } catch (err) {
+      throw withDuration(classifyNetworkError(err), started);
+    }
+    const headers: Record<string, string> = { accept: `${SCIM_MEDIA_TYPE}, application/json`, ...sent };
+    if (opts.body !== undefined) headers['content-type'] = SCIM_MEDIA_TYPE;
+    if (opts.ifMatch) headers['if-match'] = opts.ifMatch;
+    try {
+      const res = await this.pool.request({
+        method,
+        path: this.basePath + path,
+        headers,
+        body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
+        headersTimeout: this.target.timeoutMs,
+        bodyTimeout: this.target.timeoutMs,
+        signal: opts.signal,
+      });
+      // Always drain the body, or the keep-alive connection cannot be reused.
+      return { status: res.statusCode, responseHeaders: res.headers, text: await res.body.text(), sent };
+    } catch (err) {
+      throw withDuration(classifyNetworkError(err), started);
+    }
   }
 }
 

@@ -1,0 +1,126 @@
+import { randomBytes } from 'node:crypto';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { request } from 'undici';
+import { buildAppConfig } from '../../src/config/app-config.js';
+import { loadEnv } from '../../src/config/env.js';
+import { RunningSwitchboard, startSwitchboard } from '../../src/main.js';
+import { pushQueueName } from '../../src/pipeline/queue-names.js';
+import { DownstreamApp } from '../downstream/downstream-app.js';
+import { AuthGate, headerEquals, startAuthGate } from '../downstream/oauth-server.js';
+import { startStrictApp } from '../downstream/strict-app.js';
+import { postgresDatabase, TestDatabase } from '../utils/databases.js';
+import { CLIENT_TOKEN, TARGET_TOKEN, waitFor } from '../utils/harness.js';
+import { deletePrefix, SHARED_REDIS_URL } from '../utils/redis.js';
+import { startSwitchboardProcess, SwitchboardProcess } from '../utils/switchboard-process.js';
+
+/**
+ * Per-target rate budget across processes (issue 4, "Target profiles and auth"): an api process (this
+ * jest process) and two worker processes (real child processes, run from the TS sources) share only
+ * PostgreSQL and Redis. 200 users go to a strict app behind a gate that records every request's arrival
+ * and the requests in flight. The target allows 20 requests per second and 3 pushes in flight.
+ */
+
+const USERS = 200;
+const MAX = 20;
+const PER_MS = 1000;
+const CONCURRENCY = 3;
+
+/** Most timestamps inside any window of `windowMs` (sorted input). */
+export function maxInWindow(times: number[], windowMs: number): number {
+  let best = 0;
+  for (let i = 0, j = 0; i < times.length; i++) {
+    while (times[i] - times[j] >= windowMs) j++;
+    best = Math.max(best, i - j + 1);
+  }
+  return best;
+}
+
+const pg = process.env.SB_TEST_POSTGRES === '0' ? describe.skip : describe;
+
+pg('rate budget across two worker processes', () => {
+  const prefix = `sbtest-${randomBytes(4).toString('hex')}`;
+  let db: TestDatabase;
+  let app: DownstreamApp;
+  let gate: AuthGate;
+  let api: RunningSwitchboard;
+  const workers: SwitchboardProcess[] = [];
+
+  beforeAll(async () => {
+    db = await postgresDatabase();
+    app = await startStrictApp({ token: TARGET_TOKEN });
+    gate = await startAuthGate({ upstream: app.url, upstreamToken: TARGET_TOKEN, check: headerEquals('authorization', `Bearer ${TARGET_TOKEN}`) });
+    const doc = {
+      clients: [{ id: 'idp', tokenEnv: 'SB_TEST_CLIENT_TOKEN', scopes: ['scim:read', 'scim:write'] }],
+      targets: [{
+        id: 'budgeted', baseUrl: gate.url, resourceTypes: ['User'], deprovision: 'disable',
+        auth: { type: 'bearer', tokenEnv: 'SB_TEST_TARGET_TOKEN' },
+        concurrency: 8, rateLimit: { max: MAX, perMs: PER_MS, concurrency: CONCURRENCY },
+        retry: { attempts: 5, backoffMs: 200, maxBackoffMs: 2000 },
+      }],
+      pipeline: { relayIntervalMs: 50, sweepIntervalMs: 3_600_000 },
+    };
+    const env = { DATABASE_URL: db.url, REDIS_URL: SHARED_REDIS_URL, QUEUE_PREFIX: prefix };
+    process.env.SB_TEST_CLIENT_TOKEN = CLIENT_TOKEN;
+    // The api runs the migrations before any worker starts.
+    api = await startSwitchboard({
+      role: 'api', port: 0, host: '127.0.0.1',
+      config: buildAppConfig(doc, loadEnv({ ...env, LOG_LEVEL: 'silent', PORT: '0' })),
+    });
+    const secrets = { SB_TEST_CLIENT_TOKEN: CLIENT_TOKEN, SB_TEST_TARGET_TOKEN: TARGET_TOKEN };
+    workers.push(...await Promise.all([1, 2].map(() => startSwitchboardProcess('worker', doc, { ...env, ...secrets }))));
+  }, 180_000);
+
+  afterAll(async () => {
+    await Promise.allSettled(workers.map(w => w.stop()));
+    await api?.close();
+    await gate?.close();
+    await app?.close();
+    await deletePrefix(SHARED_REDIS_URL, prefix).catch(() => undefined);
+    await db?.drop();
+  }, 60_000);
+
+  it(`should push ${USERS} users without exceeding ${MAX} requests per second or ${CONCURRENCY} in flight at the target`, async () => {
+    const names = Array.from({ length: USERS }, (_, i) => `rb-${String(i).padStart(3, '0')}@example.com`);
+    // Create through the api, 10 at a time.
+    for (let i = 0; i < names.length; i += 10) {
+      await Promise.all(names.slice(i, i + 10).map(async userName => {
+        const res = await request(`${api.url}/scim/v2/Users`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${CLIENT_TOKEN}`, 'content-type': 'application/scim+json' },
+          body: JSON.stringify({ schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], userName, active: true, name: { givenName: 'R', familyName: 'B' } }),
+        });
+        await res.body.text();
+        expect(res.statusCode).toBe(201);
+      }));
+    }
+    const started = Date.now();
+    await waitFor(() => app.users().length >= USERS, 120_000, `${USERS} users at the target`);
+    const elapsedMs = Date.now() - started;
+
+    expect(app.users().map(u => u.userName).sort()).toEqual(names);
+    const arrivals = gate.requests.map(r => r.startedAt).sort((a, b) => a - b);
+    const maxPerSecond = maxInWindow(arrivals, PER_MS);
+    const maxInFlight = gate.maxInFlight();
+    // Arrival times at the target lag the grant in Redis by the loopback latency: a little tolerance.
+    expect(maxPerSecond).toBeLessThanOrEqual(MAX + 2);
+    // The budget was the bottleneck, not idle: the target saw close to the full rate.
+    expect(maxPerSecond).toBeGreaterThanOrEqual(MAX - 4);
+    expect(maxInFlight).toBeLessThanOrEqual(CONCURRENCY);
+    expect(gate.requests.every(r => r.status < 400)).toBe(true);
+
+    // Both worker processes pushed (BullMQ records the worker name, host:pid, as processedBy).
+    const redis = new Redis(SHARED_REDIS_URL, { maxRetriesPerRequest: null });
+    const q = new Queue(pushQueueName('budgeted'), { connection: redis, prefix });
+    const done = await q.getJobs(['completed'], 0, -1);
+    await q.close();
+    redis.disconnect();
+    const byProcess = new Map<string, number>();
+    for (const j of done) byProcess.set(String(j.processedBy), (byProcess.get(String(j.processedBy)) ?? 0) + 1);
+    expect(byProcess.size).toBe(2);
+
+    // eslint-disable-next-line no-console
+    const spanMs = Math.round(arrivals[arrivals.length - 1] - arrivals[0]);
+    console.log(`rate budget: ${USERS} users, ${arrivals.length} requests over ${spanMs} ms (${elapsedMs} ms after the last create); max ${maxPerSecond} requests in any ${PER_MS} ms window (budget ${MAX}); max ${maxInFlight} in flight (cap ${CONCURRENCY}); pushes per process ${JSON.stringify([...byProcess.values()])}`);
+  }, 180_000);
+});
