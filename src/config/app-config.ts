@@ -3,6 +3,7 @@ import { plainToInstance } from 'class-transformer';
 import { validateSync, ValidationError } from 'class-validator';
 import { parse as parseYaml } from 'yaml';
 import { ConfigError } from './config.error.js';
+import { DeletionGuardConfig, normaliseDeletionGuard } from './deletion-guard.dto.js';
 import { GroupSelection, MappingConfig, normaliseTargetRules, SchemaCheckMode } from './mapping-config.dto.js';
 import { targetRuleProblems } from '../mapping/target-rules.js';
 import { EnvConfig, loadEnv } from './env.js';
@@ -38,6 +39,10 @@ export interface TargetConfig {
   concurrency: number;
   retry: { attempts: number; backoffMs: number; maxBackoffMs: number };
   circuit: { failureThreshold: number; probeIntervalMs: number };
+  /** Leave out-of-scope accounts alone (a recorded skip) instead of `deprovision.onOutOfScope`. */
+  skipOutOfScopeDeletions?: boolean;
+  /** Mass-deletion guard thresholds. */
+  deletionGuard?: DeletionGuardConfig;
   /** Request budget and cross-process concurrency (target-auth.dto.ts); absent: no budget. */
   rateLimit?: RateLimitConfig;
 }
@@ -114,6 +119,8 @@ export function buildAppConfig(doc: unknown, env: EnvConfig): AppConfig {
       concurrency: t.concurrency ?? 4,
       retry: { attempts: t.retry?.attempts ?? 8, backoffMs: t.retry?.backoffMs ?? 1000, maxBackoffMs: t.retry?.maxBackoffMs ?? 600000 },
       circuit: { failureThreshold: t.circuit?.failureThreshold ?? 5, probeIntervalMs: t.circuit?.probeIntervalMs ?? 5000 },
+      skipOutOfScopeDeletions: t.skipOutOfScopeDeletions ?? false,
+      deletionGuard: normaliseDeletionGuard(t.deletionGuard),
       rateLimit: normaliseRateLimit(t.rateLimit),
     };
   });
