@@ -205,6 +205,14 @@ describe('mapResource with expressions, applyOn and references', () => {
     });
   });
 
+  it('should show expressions id and meta from the store, never the password hash', async () => {
+    const mapped = await mapResource({ ...user(), created: '2024-02-29T23:30:00Z', lastModified: '2025-01-01T00:00:00Z' }, targetWith('none', [
+      { target: 'title', expression: '$formatDate(meta.created, "[D01].[M01].[Y0001]", "Europe/Berlin") & " " & id & " " & meta.resourceType' },
+      { target: 'nickName', expression: '$coalesce(password, "none")' },
+    ]));
+    expect(mapped.payload).toMatchObject({ title: '01.03.2024 u-1 User', nickName: 'none' });
+  });
+
   it('should pass the caller\'s groups to expressions', async () => {
     const mapped = await mapResource(user(), targetWith('none', [{ target: 'title', expression: '$join($groups.display, ",")' }]),
       { groups: [{ value: 'g-1', display: 'eng' }, { value: 'g-2', display: 'ops' }] });

@@ -4,19 +4,24 @@ import type { Json } from '../common/json.util.js';
 import type { SchemaRegistry } from '../scim/schema/schema-registry.js';
 import { ENTERPRISE_USER_SCHEMA, GROUP_SCHEMA, ResourceTypeName, USER_SCHEMA } from '../scim/scim.constants.js';
 import type { TargetPath } from './attribute-path.js';
+import { canonicalDocument } from './canonical-document.js';
 import type { GroupRef } from './scope.js';
 import { CompiledMapping, NOT_PASSED_THROUGH, rulesFor } from './target-rules.js';
 
-/** A canonical resource as the identity store holds it. */
+/** A canonical resource as the identity store holds it (a StoredResource fits). */
 export interface CanonicalResource {
   id: string;
   resourceType: ResourceTypeName;
   /**
    * The stored SCIM JSON (RFC 7643): `schemas`, `userName`, `name{…}`, `emails[…]`, extension objects
    * under their schema URN keys (`urn:…:enterprise:2.0:User: { department, manager: { value } }`),
-   * `members` (canonical ids) for groups. This is also the input (`$`) of mapping expressions.
+   * `members` (canonical ids) for groups. With `id` and `meta` added (`canonicalDocument`) it is the
+   * input (`$`) of mapping expressions.
    */
   doc: Json;
+  /** Store timestamps (ISO 8601), shown to expressions as `meta.created` / `meta.lastModified`. */
+  created?: string;
+  lastModified?: string;
 }
 
 /** A reference the push processor must translate to the target's id before it can be sent. */
@@ -128,7 +133,7 @@ export function createPayloadOf(mapped: MappedResource, payload: Json = mapped.p
 async function valueOf(m: CompiledMapping, resource: CanonicalResource, ctx: MappingContext): Promise<unknown> {
   let value: unknown;
   if (m.source) value = m.source.read(resource.doc);
-  else if (m.expression) value = await m.expression.evaluate(resource.doc, { id: resource.id, resourceType: resource.resourceType, groups: ctx.groups });
+  else if (m.expression) value = await m.expression.evaluate(canonicalDocument(resource), { id: resource.id, resourceType: resource.resourceType, groups: ctx.groups });
   else value = m.config.value;
   if (value === null || value === undefined || (Array.isArray(value) && value.length === 0)) value = m.config.default;
   return value;

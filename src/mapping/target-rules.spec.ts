@@ -90,6 +90,14 @@ describe(compileTargetRules.name, () => {
     expect(usersOnly.groupSelected({ displayName: 'eng-x' })).toBe(false);
   });
 
+  it('should show scope filters the resource as SCIM does, with id and meta from the store', () => {
+    const rules = compileTargetRules(target({ scope: 'meta.created ge "2025-01-01T00:00:00Z" and id ne "u-0"' }));
+    const stored = (id: string, created: string) => ({ id, resourceType: 'User' as const, doc: { userName: id, active: true }, created, lastModified: created });
+    expect(rules.inScope(stored('u-1', '2025-01-01T01:00:00+01:00'))).toBe(true);
+    expect(rules.inScope(stored('u-2', '2024-12-31T23:59:59Z'))).toBe(false);
+    expect(rules.inScope(stored('u-0', '2025-06-01T00:00:00Z'))).toBe(false);
+  });
+
   it('should cache compiled rules per target object', () => {
     const t = target();
     expect(rulesFor(t)).toBe(rulesFor(t));

@@ -6,6 +6,7 @@ import type { ApplyOn, MappingConfig } from '../config/mapping-config.dto.js';
 import { SchemaRegistry, type SchemaRegistryOptions } from '../scim/schema/schema-registry.js';
 import { ENTERPRISE_USER_SCHEMA, ResourceTypeName } from '../scim/scim.constants.js';
 import { compileSourcePath, compileTargetPath, SourcePath, TargetPath } from './attribute-path.js';
+import { canonicalDocument, CanonicalSource, isCanonicalSource } from './canonical-document.js';
 import { canonicalJson } from './canonical-json.js';
 import { compileExpression, CompiledExpression } from './expression.js';
 import { MappingError } from './mapping.error.js';
@@ -44,9 +45,9 @@ export interface TargetRules {
    * Users: the `scope` filter (true without one), with `groups` standing in for the user's memberships.
    * Groups: `groupSelected`. False for a resource type the target does not take (`resourceTypes`).
    */
-  inScope(resource: { resourceType: ResourceTypeName; doc: Json }, groups?: readonly GroupRef[]): boolean;
-  /** `groups: all | none | { filter }` on the canonical Group document. */
-  groupSelected(groupDoc: Json): boolean;
+  inScope(resource: CanonicalSource, groups?: readonly GroupRef[]): boolean;
+  /** `groups: all | none | { filter }` on the canonical Group: a StoredResource, or its bare document. */
+  groupSelected(group: CanonicalSource | Json): boolean;
   /** The scope reads `groups.*`: membership changes must re-evaluate the members they touch. */
   readonly referencesGroups: boolean;
   /** `targetRulesHash(target)`: changes when mappings, pass-through, scope, groups or resource types change. */
@@ -104,9 +105,10 @@ export function compileTargetRules(target: TargetConfig, registry: SchemaRegistr
     mappings,
     inScope: (resource, groups) => {
       if (!takes(resource.resourceType)) return false;
-      return resource.resourceType === 'Group' ? groupSelected(resource.doc) : scope.inScope(resource.doc, groups);
+      const doc = canonicalDocument(resource);
+      return resource.resourceType === 'Group' ? groupSelected(doc) : scope.inScope(doc, groups);
     },
-    groupSelected: doc => takes('Group') && groupSelected(doc),
+    groupSelected: group => takes('Group') && groupSelected(isCanonicalSource(group) ? canonicalDocument(group) : group),
     referencesGroups: scope.referencesGroups,
     hash: targetRulesHash(target),
     intent: type => {
