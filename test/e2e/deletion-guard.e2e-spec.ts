@@ -5,6 +5,7 @@ import { DbService } from '../../src/db/db.service.js';
 import { JobQueueService } from '../../src/pipeline/job-queue.service.js';
 import { QueueName } from '../../src/pipeline/queue-names.js';
 import { DeletionGuardError, DeletionGuardService } from '../../src/targets/deletion-guard.service.js';
+import { storeKinds } from '../utils/databases.js';
 import { Harness, TARGET_TOKEN, TargetDoc, waitFor } from '../utils/harness.js';
 
 /**
@@ -15,7 +16,7 @@ import { Harness, TARGET_TOKEN, TargetDoc, waitFor } from '../utils/harness.js';
 const PATCH = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
 const N = 60;
 
-describe('deletion guard (sqlite)', () => {
+describe.each(storeKinds())('deletion guard (%s)', db => {
   let strict: DownstreamApp;
   let h: Harness;
   const targets = (): TargetDoc[] => [{ id: 'strict', baseUrl: strict.url, resourceTypes: ['User'], deprovision: 'disable' }];
@@ -24,16 +25,16 @@ describe('deletion guard (sqlite)', () => {
   const queueCounts = () => h.get(JobQueueService).pushQueue('strict').getJobCounts('waiting', 'prioritized', 'delayed', 'active');
   const metrics = async () => (await (await request(`${h.sb.url}/metrics`)).body.text());
 
-  /** 60 users provisioned, then all deactivated; waits until the target is quarantined and settled. */
-  async function massDeactivation(): Promise<string[]> {
+  /** `n` users provisioned, the first `deactivate` of them deactivated; waits until the target is quarantined with `held` pushes waiting. */
+  async function massDeactivation(n = N, deactivate = N, held = N - 50): Promise<string[]> {
     const ids: string[] = [];
-    for (let i = 0; i < N; i++) {
+    for (let i = 0; i < n; i++) {
       const r = await h.scim('POST', '/Users', { schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], userName: `m${i}@example.com`, active: true });
       ids.push(r.body.id);
     }
     await h.drain();
-    expect(strict.users()).toHaveLength(N);
-    for (const id of ids) {
+    expect(strict.users()).toHaveLength(n);
+    for (const id of ids.slice(0, deactivate)) {
       expect((await h.scim('PATCH', `/Users/${id}`, { schemas: [PATCH], Operations: [{ op: 'replace', path: 'active', value: false }] })).status).toBe(200);
     }
     // Settled: every event fanned out, nothing running, the rest waiting behind the paused queue.
@@ -41,14 +42,14 @@ describe('deletion guard (sqlite)', () => {
       const changes = await h.get(JobQueueService).queue(QueueName.Changes).getJobCounts('waiting', 'active', 'prioritized', 'delayed');
       const c = await queueCounts();
       return (await guard().status('strict')).quarantined && Object.values(changes).every(v => v === 0) && c.active === 0
-        && c.waiting + c.prioritized + c.delayed === N - 50;
+        && c.waiting + c.prioritized + c.delayed === held;
     }, 30_000, 'quarantine to settle');
     return ids;
   }
 
   beforeEach(async () => {
     strict = await startStrictApp({ token: TARGET_TOKEN });
-    h = await Harness.start({ targets: targets() });
+    h = await Harness.start({ db, targets: targets() });
   });
 
   afterEach(async () => {
@@ -105,5 +106,18 @@ describe('deletion guard (sqlite)', () => {
     await h.drain();
     expect(disabled()).toBe(50);
     expect((await guard().status('strict')).quarantined).toBe(false);
+  });
+
+  it('should quarantine on the percentage of linked accounts once the target has enough of them', async () => {
+    await h.restart([{ ...targets()[0], deletionGuard: { maxDeprovisions: 1000, maxPercent: 10, minLinkedForPercent: 20 } }]);
+    // 25 linked: 10 % allows 2 deprovisions; the 3rd of 6 quarantines the target, 4 are held.
+    await massDeactivation(25, 6, 4);
+    expect(disabled()).toBe(2);
+    const status = await guard().status('strict');
+    expect(status).toMatchObject({ quarantined: true, windowCount: 2, limits: { maxDeprovisions: 1000, maxPercent: 10, minLinkedForPercent: 20 } });
+    expect(status.reason).toContain('10 % of 25 linked');
+    await guard().approve('strict', 'carol');
+    await h.drain();
+    expect(disabled()).toBe(6);
   });
 });
