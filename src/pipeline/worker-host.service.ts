@@ -4,6 +4,9 @@ import { DelayedError, Job, RateLimitError, UnrecoverableError, Worker } from 'b
 import { Redis } from 'ioredis';
 import { APP_CONFIG, AppConfig, TargetConfig } from '../config/app-config.js';
 import { MappingError } from '../mapping/mapping.error.js';
+import { verifyTargetSchemas } from '../mapping/target-schema-check.js';
+import { createTargetAuth } from '../targets/auth/target-auth.js';
+import { request } from 'undici';
 import { MetricsService } from '../ops/metrics.service.js';
 import { CircuitService } from '../targets/circuit.service.js';
 import { PushProcessor } from '../targets/push.processor.js';
@@ -15,6 +18,21 @@ import { FanOutJobData, PushJobData } from './job.types.js';
 import { JobQueueService } from './job-queue.service.js';
 import { pushQueueName, QueueName } from './queue-names.js';
 import { createRedis } from './redis-connection.js';
+
+/** GET `<baseUrl>/Schemas` (RFC 7644 §4) with the target's credentials; undefined when it serves none. */
+async function fetchTargetSchemas(target: TargetConfig): Promise<unknown> {
+  const auth = createTargetAuth(target);
+  try {
+    const res = await request(`${target.baseUrl}/Schemas`, {
+      headers: { accept: 'application/scim+json, application/json', ...(await auth.headers()) },
+      headersTimeout: target.timeoutMs, bodyTimeout: target.timeoutMs,
+    });
+    if (res.statusCode !== 200) { await res.body.dump(); return undefined; }
+    return await res.body.json();
+  } finally {
+    await auth.close();
+  }
+}
 
 /** Backoff for retryable push failures: exponential with ±50 % jitter, honouring a target's Retry-After. */
 export function pushBackoff(target: TargetConfig, attemptsMade: number, err?: Error): number {
@@ -55,6 +73,8 @@ export class WorkerHostService implements OnApplicationBootstrap, BeforeApplicat
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
+    // Mapping targets unknown to a target's /Schemas fail here, not as a flood of 400s later (schemaCheck).
+    await verifyTargetSchemas(this.config.targets, fetchTargetSchemas, m => this.log.warn(m));
     this.connection = createRedis(this.config.env.redisUrl, 'worker', e => this.log.warn(`Redis (worker): ${e.message}`));
     const prefix = this.config.env.queuePrefix;
     const fan = new Worker<FanOutJobData>(QueueName.Changes, job => this.fanOut.handle(job.data), {
