@@ -7,10 +7,13 @@ import { loadEnv } from '../../src/config/env.js';
 import { RunningSwitchboard, startSwitchboard } from '../../src/main.js';
 import { pushQueueName } from '../../src/pipeline/queue-names.js';
 import { DownstreamApp } from '../downstream/downstream-app.js';
+import { FaultProxy, startFaultProxy } from '../downstream/fault-proxy.js';
 import { AuthGate, headerEquals, startAuthGate } from '../downstream/oauth-server.js';
+import { startScimmyApp } from '../downstream/scimmy-app.js';
+import { JobQueueService } from '../../src/pipeline/job-queue.service.js';
 import { startStrictApp } from '../downstream/strict-app.js';
 import { postgresDatabase, TestDatabase } from '../utils/databases.js';
-import { CLIENT_TOKEN, TARGET_TOKEN, waitFor } from '../utils/harness.js';
+import { CLIENT_TOKEN, Harness, TARGET_TOKEN, waitFor } from '../utils/harness.js';
 import { deletePrefix, SHARED_REDIS_URL } from '../utils/redis.js';
 import { startSwitchboardProcess, SwitchboardProcess } from '../utils/switchboard-process.js';
 
@@ -123,4 +126,44 @@ pg('rate budget across two worker processes', () => {
     const spanMs = Math.round(arrivals[arrivals.length - 1] - arrivals[0]);
     console.log(`rate budget: ${USERS} users, ${arrivals.length} requests over ${spanMs} ms (${elapsedMs} ms after the last create); max ${maxPerSecond} requests in any ${PER_MS} ms window (budget ${MAX}); max ${maxInFlight} in flight (cap ${CONCURRENCY}); pushes per process ${JSON.stringify([...byProcess.values()])}`);
   }, 180_000);
+});
+
+describe('429 with Retry-After as an HTTP-date (RFC 9110 §10.2.3)', () => {
+  let app: DownstreamApp;
+  let proxy: FaultProxy;
+  let h: Harness;
+
+  beforeAll(async () => {
+    app = await startScimmyApp({ token: TARGET_TOKEN });
+    proxy = await startFaultProxy({ upstream: app.url });
+    h = await Harness.start({
+      targets: [{ id: 'dated', baseUrl: proxy.url, resourceTypes: ['User'], retry: { attempts: 2, backoffMs: 100, maxBackoffMs: 500 } }],
+    });
+  });
+  afterAll(async () => {
+    await h?.close();
+    await proxy?.close();
+    await app?.close();
+  });
+
+  it('should hold the target\'s queue until the date, without spending an attempt', async () => {
+    // An HTTP-date has whole seconds: 3 s ahead means at least 2 s from now.
+    const until = new Date(Date.now() + 3000);
+    const rule = proxy.addRule({ match: { method: 'POST' }, status: 429, headers: { 'retry-after': until.toUTCString() }, times: 1 });
+    const r = await h.scim('POST', '/Users', { schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], userName: 'dated@example.com' });
+    expect(r.status).toBe(201);
+    await waitFor(() => app.users().length === 1, 20_000, 'the user after Retry-After');
+
+    expect(rule.hits).toBe(1);
+    const throttled = proxy.requests.find(x => x.status === 429)!;
+    const next = proxy.requests.find(x => x.startedAt > throttled.endedAt)!;
+    // The date the header carried (whole seconds): nothing went to the target before it.
+    const notBefore = Math.floor(until.getTime() / 1000) * 1000;
+    expect(next.startedAt).toBeGreaterThanOrEqual(notBefore - 50);
+    const completed = async () => (await h.get(JobQueueService).pushQueue('dated').getJobs(['completed'])).filter(j => j.data.resourceId === r.body.id);
+    await waitFor(async () => (await completed()).length > 0, 10_000, 'the push job to complete');
+    const [job] = await completed();
+    expect(job.attemptsMade).toBe(1);
+    expect(job.attemptsStarted).toBeGreaterThanOrEqual(2);
+  });
 });

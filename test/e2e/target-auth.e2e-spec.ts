@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
 import { buildAppConfig } from '../../src/config/app-config.js';
 import { loadEnv } from '../../src/config/env.js';
 import { DbService } from '../../src/db/db.service.js';
@@ -218,6 +219,12 @@ pg('target auth: secrets never reach the logs of a worker process', () => {
     }
     await waitFor(() => good.app.users().length === 3, 60_000, '3 users at oauth-app');
     await waitFor(() => /Circuit open for target oauth-bad/.test(worker!.output()), 30_000, 'the circuit log line');
+    // Another process (this one, no worker in it) reads the circuit the worker opened, from Redis.
+    const redis = new Redis(SHARED_REDIS_URL);
+    const state = await redis.hgetall(`${prefix}:circuit:oauth-bad`);
+    redis.disconnect();
+    expect(['open', 'half-open']).toContain(state.state);
+    expect(state.lastError).toMatch(/invalid_client/);
     await sleep(1000); // a few probes more, each refused by the token endpoint
     await worker.stop();
     const out = worker.output();
