@@ -2,6 +2,7 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { AppConfig } from './config/app-config.js';
 import { Role } from './config/env.js';
 import { CoreModule } from './core.module.js';
+import { HrIngressModule, HrWorkerModule } from './hr/hr.module.js';
 import { OpsModule } from './ops/ops.module.js';
 import { PipelineModule } from './pipeline/pipeline.module.js';
 import { ScimModule } from './scim/scim.module.js';
@@ -11,8 +12,8 @@ import { ScimModule } from './scim/scim.module.js';
 export class AppModule {
   static forRole(role: Role, config: AppConfig): DynamicModule {
     const imports: DynamicModule['imports'] = [CoreModule.forConfig(config), OpsModule];
-    if (role !== 'worker') imports.push(ScimModule);
-    if (role !== 'api') imports.push(PipelineModule);
+    if (role !== 'worker') imports.push(ScimModule, HrIngressModule);
+    if (role !== 'api') imports.push(PipelineModule, HrWorkerModule);
     return { module: AppModule, imports };
   }
 }

@@ -5,6 +5,7 @@ import { TokenStore } from './auth/token-store.js';
 import { APP_CONFIG, AppConfig } from './config/app-config.js';
 import { dataSourceOptions } from './db/data-source.js';
 import { DbService } from './db/db.service.js';
+import { OwnershipPolicy } from './identity/ownership.js';
 import { ResourceService } from './identity/resource.service.js';
 import { MetricsService } from './ops/metrics.service.js';
 
@@ -30,9 +31,10 @@ export class CoreModule {
         { provide: TokenStore, useFactory: () => new TokenStore(config) },
         DbService,
         ResourceService,
+        OwnershipPolicy,
         MetricsService,
       ],
-      exports: [APP_CONFIG, TokenStore, DbService, ResourceService, MetricsService],
+      exports: [APP_CONFIG, TokenStore, DbService, ResourceService, OwnershipPolicy, MetricsService],
     };
   }
 }

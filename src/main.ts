@@ -4,6 +4,7 @@ import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module.js';
+import { hrRawBody } from './hr/raw-body.middleware.js';
 import { TokenStore } from './auth/token-store.js';
 import { AppConfig, loadConfig } from './config/app-config.js';
 import { ConfigError } from './config/config.error.js';
@@ -43,6 +44,8 @@ export async function startSwitchboard(opts: StartOptions): Promise<RunningSwitc
   }
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRole(opts.role, config), { bufferLogs: true, rawBody: true });
   app.useLogger(app.get(Logger));
+  // HR webhooks are verified over their raw bytes: read them before any body parser (src/hr/raw-body.middleware.ts).
+  app.use('/hr/webhooks', hrRawBody);
   app.useBodyParser('json', { type: ['application/json', 'application/scim+json', 'application/*+json'], limit: '10mb' });
   app.useGlobalFilters(new ScimExceptionFilter());
   app.set('trust proxy', 'loopback');

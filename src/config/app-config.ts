@@ -4,12 +4,12 @@ import { validateSync, ValidationError } from 'class-validator';
 import { parse as parseYaml } from 'yaml';
 import { ConfigError } from './config.error.js';
 import { DeletionGuardConfig, normaliseDeletionGuard } from './deletion-guard.dto.js';
-import { MatchingConfig, normaliseMatching, resolveProfile, TargetProfile } from './profile-config.dto.js';
 import { GroupSelection, MappingConfig, normaliseTargetRules, SchemaCheckMode } from './mapping-config.dto.js';
 import { targetRuleProblems } from '../mapping/target-rules.js';
 import { EnvConfig, loadEnv } from './env.js';
 import { normaliseRateLimit, normaliseTargetAuth, RateLimitConfig, TargetAuthConfig, targetSecretEnvs } from './target-auth.dto.js';
 import { ClientScope, DEPROVISION_ACTIONS, DeprovisionAction, FileConfigDto, TargetDto } from './file-config.dto.js';
+import { buildHrConfig, HrConfig } from './hr-config.dto.js';
 
 /** A SCIM client after validation; `tokenEnv` is resolved at auth time, never stored in config. */
 export interface ClientConfig { id: string; tokenEnv: string; scopes: ClientScope[] }
@@ -46,10 +46,6 @@ export interface TargetConfig {
   deletionGuard?: DeletionGuardConfig;
   /** Request budget and cross-process concurrency (target-auth.dto.ts); absent: no budget. */
   rateLimit?: RateLimitConfig;
-  /** Matching attributes per resource type, tried in order. Always set by buildAppConfig (absent = defaults, DEFAULT_MATCHING). */
-  matching?: MatchingConfig;
-  /** Quirk profile with its preset applied. Always set by buildAppConfig (absent = `generic`). */
-  profile?: TargetProfile;
 }
 
 export interface PipelineConfig {
@@ -68,6 +64,8 @@ export interface AppConfig {
   pipeline: PipelineConfig;
   /** Target ids whose links may be released although the target left the config. */
   releasedTargets: string[];
+  /** HR sources, source precedence (`ownership`) and the scheduled-change sweep. */
+  hr: HrConfig;
 }
 
 function flatten(errors: ValidationError[], prefix = ''): string[] {
@@ -127,13 +125,12 @@ export function buildAppConfig(doc: unknown, env: EnvConfig): AppConfig {
       skipOutOfScopeDeletions: t.skipOutOfScopeDeletions ?? false,
       deletionGuard: normaliseDeletionGuard(t.deletionGuard),
       rateLimit: normaliseRateLimit(t.rateLimit),
-      matching: normaliseMatching(t.matching, where, problems),
-      profile: resolveProfile(t.profile),
     };
   });
   const dup = (ids: string[]) => ids.filter((id, i) => ids.indexOf(id) !== i);
   for (const id of new Set(dup(targets.map(t => t.id)))) problems.push(`targets: duplicate id "${id}"`);
   for (const id of new Set(dup((dto.clients ?? []).map(c => c.id)))) problems.push(`clients: duplicate id "${id}"`);
+  const hr = buildHrConfig(dto.hrSources, dto.ownership, dto.hr, problems);
   problems.push(...targetRuleProblems(targets));
   if (problems.length) throw new ConfigError(env.configPath, problems);
   const p = dto.pipeline ?? {};
@@ -149,6 +146,7 @@ export function buildAppConfig(doc: unknown, env: EnvConfig): AppConfig {
       pushLogRetentionDays: p.pushLogRetentionDays ?? 14,
     },
     releasedTargets: dto.releasedTargets ?? [],
+    hr,
   };
 }
 
@@ -172,6 +170,7 @@ export function missingSecrets(config: AppConfig, processEnv: NodeJS.ProcessEnv 
   const named = [
     ...config.clients.map(c => ({ what: `client ${c.id}`, env: c.tokenEnv })),
     ...config.targets.flatMap(t => targetSecretEnvs(t.auth).map(env => ({ what: `target ${t.id}`, env }))),
+    ...(config.hr?.sources ?? []).flatMap(s => [...s.secretEnvs, ...(s.fetch?.tokenEnv ? [s.fetch.tokenEnv] : [])].map(env => ({ what: `hr source ${s.id}`, env }))),
   ];
   return named.filter(n => !processEnv[n.env]).map(n => `${n.env} (${n.what})`);
 }

@@ -3,10 +3,10 @@ import { Type } from 'class-transformer';
 import {
   ArrayNotEmpty, IsArray, IsBoolean, IsIn, IsInt, IsOptional, IsString, IsUrl, Matches, Max, Min, ValidateIf, ValidateNested,
 } from 'class-validator';
+import { HrSettingsDto, HrSourceDto } from './hr-config.dto.js';
 import { RateLimitDto, TargetAuthDto } from './target-auth.dto.js';
 
 export { RateLimitDto, TargetAuthDto } from './target-auth.dto.js';
-import { TargetProfileDto } from './profile-config.dto.js';
 import { MappingDto } from './mapping-config.dto.js';
 import { DeletionGuardDto } from './deletion-guard.dto.js';
 
@@ -103,14 +103,6 @@ export class TargetDto {
   @IsOptional() @ValidateNested() @Type(() => RateLimitDto)
   rateLimit?: RateLimitDto;
 
-  /** Matching attributes: a list (Users) or `{ User, Group }`; checked in app-config (normaliseMatching). */
-  @IsOptional()
-  matching?: unknown;
-
-  /** Quirk profile: a preset plus switches (profile-config.dto.ts). */
-  @IsOptional() @ValidateNested() @Type(() => TargetProfileDto)
-  profile?: TargetProfileDto;
-
   /** Leave accounts that leave `scope` as they are (a recorded skip) instead of `deprovision.onOutOfScope`. */
   @IsOptional() @IsBoolean()
   skipOutOfScopeDeletions?: boolean;
@@ -142,4 +134,15 @@ export class FileConfigDto {
 
   @IsOptional() @IsArray() @IsString({ each: true })
   releasedTargets?: string[];
+
+  /** HR webhook sources (src/config/hr-config.dto.ts). */
+  @IsOptional() @IsArray() @ValidateNested({ each: true }) @Type(() => HrSourceDto)
+  hrSources?: HrSourceDto[];
+
+  /** Source precedence per attribute: `{ default: <sourceId>, <sourceId>: [paths] }` (checked in buildHrConfig). */
+  @IsOptional()
+  ownership?: Record<string, unknown>;
+
+  @IsOptional() @ValidateNested() @Type(() => HrSettingsDto)
+  hr?: HrSettingsDto;
 }

@@ -2,6 +2,10 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DataSourceOptions } from 'typeorm';
 import { EnvConfig, isSqlite } from '../config/env.js';
+import { HrEmployeeEntity } from '../hr/hr-employee.entity.js';
+import { HrEventEntity } from '../hr/hr-event.entity.js';
+import { ScheduledChangeEntity } from '../hr/scheduled-change.entity.js';
+import { HrEvents1764900000000 } from './migrations/1764900000000-hr-events.js';
 import { ChangeEventEntity } from '../identity/change-event.entity.js';
 import { GroupMemberEntity } from '../identity/group-member.entity.js';
 import { ResourceAttrEntity } from '../identity/resource-attr.entity.js';
@@ -17,8 +21,9 @@ import { TargetState1764700000000 } from './migrations/1764700000000-target-stat
 export const ENTITIES = [
   ScimResourceEntity, ResourceAttrEntity, GroupMemberEntity, ChangeEventEntity, TargetLinkEntity, TargetGroupMemberEntity, PushLogEntity,
   TargetStateEntity,
+  HrEventEntity, ScheduledChangeEntity, HrEmployeeEntity,
 ];
-export const MIGRATIONS = [InitialSchema1764400000000, ReindexResourceAttr1764500000000, TargetState1764700000000];
+export const MIGRATIONS = [InitialSchema1764400000000, ReindexResourceAttr1764500000000, TargetState1764700000000, HrEvents1764900000000];
 
 /**
  * TypeORM options from env: PostgreSQL for `postgres://…`, otherwise better-sqlite3 on the file after

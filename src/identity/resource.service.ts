@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Optional } from '@nestjs/common';
 import { EntityManager, In, IsNull, Not } from 'typeorm';
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity.js';
 import { nowIso } from '../common/clock.js';
@@ -14,6 +14,7 @@ import { canonicalJson } from './canonical-json.util.js';
 import { ChangeEventEntity, ChangeKind } from './change-event.entity.js';
 import { GroupMemberEntity } from './group-member.entity.js';
 import { ResourceAttrEntity } from './resource-attr.entity.js';
+import { OwnershipPolicy } from './ownership.js';
 import { MemberDelta, StoredResource, WriteContext } from './resource.types.js';
 import { ScimResourceEntity } from './scim-resource.entity.js';
 
@@ -44,7 +45,7 @@ export class ResourceService {
   private normaliser: AttrNormaliser = new IndexSchemas(new SchemaRegistry()).normaliser;
   private readonly commitListeners: Array<() => void> = [];
 
-  constructor(private readonly db: DbService) {}
+  constructor(private readonly db: DbService, @Optional() private readonly ownership?: OwnershipPolicy) {}
 
   /** Called after every commit that wrote an outbox row (the relay's nudge, so it need not wait for its poll). */
   onCommit(fn: () => void): void {
@@ -99,6 +100,8 @@ export class ResourceService {
           }
           const current = this.toStored(row);
           const input = await mutate(current);
+          // Source precedence (issue 5): a non-owner's value for an attribute is replaced by the stored one.
+          if (type === 'User' && this.ownership?.enabled) input.doc = this.ownership.apply(ctx.origin, current.doc, input.doc);
           const cols = this.columns(type, input.doc);
           const docChanged = canonicalJson(input.doc) !== canonicalJson(row.doc);
           let touched: string[] = [];

@@ -25,6 +25,7 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
   private stopped = false;
   private lastGc = 0;
   private failing = false;
+  private readonly routes = new Map<string, (rows: ChangeEventEntity[]) => Promise<void>>();
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -42,6 +43,14 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
   async onApplicationShutdown(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
+  }
+
+  /**
+   * Sends outbox rows of `kind` to `publish` instead of the `changes` queue (HR events go to
+   * `hr-events`). `publish` must be idempotent per row (a job id derived from the row).
+   */
+  route(kind: string, publish: (rows: ChangeEventEntity[]) => Promise<void>): void {
+    this.routes.set(kind, publish);
   }
 
   /** Runs a relay pass soon (coalesced with one already running). */
@@ -92,7 +101,15 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
       where: { publishedAt: IsNull() }, order: { id: 'ASC' }, take: this.config.pipeline.relayBatchSize,
     });
     if (!rows.length) return 0;
-    await this.jobs.publishChanges(rows);
+    const routed = new Map<(rows: ChangeEventEntity[]) => Promise<void>, ChangeEventEntity[]>();
+    const changes: ChangeEventEntity[] = [];
+    for (const r of rows) {
+      const publish = this.routes.get(r.kind);
+      if (publish) routed.set(publish, [...(routed.get(publish) ?? []), r]);
+      else changes.push(r);
+    }
+    if (changes.length) await this.jobs.publishChanges(changes);
+    for (const [publish, list] of routed) await publish(list);
     await this.db.write(em => em.update(ChangeEventEntity, { id: In(rows.map(r => r.id)) }, { publishedAt: nowIso() }));
     return rows.length;
   }

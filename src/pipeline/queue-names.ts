@@ -2,6 +2,10 @@
 export enum QueueName {
   Changes = 'changes',
   DeadLetter = 'dlq',
+  /** HR events relayed from the outbox (src/hr/hr-event.processor.ts). */
+  HrEvents = 'hr-events',
+  /** Delayed wake-ups of effective-dated HR changes, job id `due-<scheduledChangeId>` (DESIGN.md). */
+  HrDue = 'hr-due',
 }
 
 /** One push queue per target, so each has its own rate limit, pause and circuit. */
@@ -15,4 +19,6 @@ export enum JobName {
   PushUser = 'push-user',
   PushGroup = 'push-group',
   DeadLetter = 'dead-letter',
+  HrEvent = 'hr-event',
+  HrDue = 'hr-due',
 }

@@ -26,6 +26,8 @@ export interface HarnessOptions {
   targets?: TargetDoc[];
   redisUrl?: string;
   pipeline?: Record<string, unknown>;
+  /** More top-level `switchboard.yaml` keys (e.g. `hrSources`, `ownership`, `hr`). */
+  extraConfig?: Record<string, unknown>;
 }
 
 /** A Switchboard (role all) on a fresh database and its own Redis prefix, plus SCIM helpers. */
@@ -64,6 +66,7 @@ export class Harness {
       ],
       targets: (this.opts.targets ?? []).map(t => ({ auth: { type: 'bearer', tokenEnv: 'SB_TEST_TARGET_TOKEN' }, ...t })),
       pipeline: { relayIntervalMs: 50, sweepIntervalMs: 3_600_000, ...this.opts.pipeline },
+      ...this.opts.extraConfig,
     }, env);
     this.sb = await startSwitchboard({ role: 'all', config: this.config, port: 0, host: '127.0.0.1' });
   }

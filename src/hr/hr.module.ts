@@ -1,0 +1,22 @@
+import { Module } from '@nestjs/common';
+import { PipelineModule } from '../pipeline/pipeline.module.js';
+import { HrEventProcessor } from './hr-event.processor.js';
+import { HrIdentityWriter } from './hr-identity.writer.js';
+import { HrIngressService } from './hr-ingress.service.js';
+import { HrWebhookController } from './hr-webhook.controller.js';
+import { HrWorkerService } from './hr-worker.service.js';
+
+/** HR webhook ingress (api and all roles): verify, store raw event + scheduled changes + outbox row. */
+@Module({
+  controllers: [HrWebhookController],
+  providers: [HrIngressService],
+})
+export class HrIngressModule {}
+
+/** HR worker side (worker and all roles): `hr-events`, `hr-due` and the scheduled-change sweep. */
+@Module({
+  imports: [PipelineModule],
+  providers: [HrIdentityWriter, HrEventProcessor, HrWorkerService],
+  exports: [HrWorkerService, HrEventProcessor],
+})
+export class HrWorkerModule {}
