@@ -4,6 +4,7 @@ import { validateSync, ValidationError } from 'class-validator';
 import { parse as parseYaml } from 'yaml';
 import { ConfigError } from './config.error.js';
 import { DeletionGuardConfig, normaliseDeletionGuard } from './deletion-guard.dto.js';
+import { MatchingConfig, normaliseMatching, resolveProfile, TargetProfile } from './profile-config.dto.js';
 import { GroupSelection, MappingConfig, normaliseTargetRules, SchemaCheckMode } from './mapping-config.dto.js';
 import { targetRuleProblems } from '../mapping/target-rules.js';
 import { EnvConfig, loadEnv } from './env.js';
@@ -46,6 +47,10 @@ export interface TargetConfig {
   deletionGuard?: DeletionGuardConfig;
   /** Request budget and cross-process concurrency (target-auth.dto.ts); absent: no budget. */
   rateLimit?: RateLimitConfig;
+  /** Matching attributes per resource type, tried in order. Always set by buildAppConfig (absent = defaults, DEFAULT_MATCHING). */
+  matching?: MatchingConfig;
+  /** Quirk profile with its preset applied. Always set by buildAppConfig (absent = `generic`). */
+  profile?: TargetProfile;
 }
 
 export interface PipelineConfig {
@@ -125,6 +130,8 @@ export function buildAppConfig(doc: unknown, env: EnvConfig): AppConfig {
       skipOutOfScopeDeletions: t.skipOutOfScopeDeletions ?? false,
       deletionGuard: normaliseDeletionGuard(t.deletionGuard),
       rateLimit: normaliseRateLimit(t.rateLimit),
+      matching: normaliseMatching(t.matching, where, problems),
+      profile: resolveProfile(t.profile),
     };
   });
   const dup = (ids: string[]) => ids.filter((id, i) => ids.indexOf(id) !== i);

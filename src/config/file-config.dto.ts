@@ -7,6 +7,7 @@ import { HrSettingsDto, HrSourceDto } from './hr-config.dto.js';
 import { RateLimitDto, TargetAuthDto } from './target-auth.dto.js';
 
 export { RateLimitDto, TargetAuthDto } from './target-auth.dto.js';
+import { TargetProfileDto } from './profile-config.dto.js';
 import { MappingDto } from './mapping-config.dto.js';
 import { DeletionGuardDto } from './deletion-guard.dto.js';
 
@@ -102,6 +103,14 @@ export class TargetDto {
   /** Requests per window and pushes in flight, across all worker processes (see RateLimitDto). */
   @IsOptional() @ValidateNested() @Type(() => RateLimitDto)
   rateLimit?: RateLimitDto;
+
+  /** Matching attributes: a list (Users) or `{ User, Group }`; checked in app-config (normaliseMatching). */
+  @IsOptional()
+  matching?: unknown;
+
+  /** Quirk profile: a preset plus switches (profile-config.dto.ts). */
+  @IsOptional() @ValidateNested() @Type(() => TargetProfileDto)
+  profile?: TargetProfileDto;
 
   /** Leave accounts that leave `scope` as they are (a recorded skip) instead of `deprovision.onOutOfScope`. */
   @IsOptional() @IsBoolean()

@@ -11,15 +11,24 @@ export interface FanOutJobData {
   correlationId: string;
 }
 
-/** How a push treats the unchanged-hash short-circuit (DESIGN.md, Queues). */
+/**
+ * How a push treats the unchanged-hash short-circuit (DESIGN.md, Queues): `live` — an unchanged mapped
+ * state sends nothing; `force` — every mapped attribute is sent (full PATCH, or PUT for PUT-only targets);
+ * `readBack` — the remote account is read (GET) and the mapped state diffed against it, repairing edits
+ * made in the app (404 → re-create).
+ */
 export type PushMode = 'live' | 'force' | 'readBack';
+
+export const PUSH_MODES: readonly PushMode[] = ['live', 'force', 'readBack'];
 
 /** Why a push was enqueued; decides its job id suffix and priority. */
 export type PushTrigger =
   | { kind: 'event'; outboxId: number }
   | { kind: 'sweep'; runId: string }
   | { kind: 'replay'; n: number }
-  | { kind: 'follow-up'; reason: string; n: string };
+  | { kind: 'follow-up'; reason: string; n: string }
+  /** Provision on demand (JobQueueService.provisionNow). */
+  | { kind: 'demand'; n: string };
 
 /** `push.<targetId>` job: reconcile one resource to one target from current state. */
 export interface PushJobData {
@@ -30,6 +39,8 @@ export interface PushJobData {
   version: number;
   mode: PushMode;
   correlationId: string;
+  /** Record a full PushTrace (mapped payload and diff included) and return it as the job's return value. */
+  trace?: boolean;
 }
 
 /** `dlq` job: a push that failed for good. Ids, error class and summary only — no attribute values. */

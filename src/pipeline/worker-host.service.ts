@@ -10,6 +10,7 @@ import { request } from 'undici';
 import { MetricsService } from '../ops/metrics.service.js';
 import { CircuitService } from '../targets/circuit.service.js';
 import { PushProcessor } from '../targets/push.processor.js';
+import type { PushTraceJson } from '../targets/push-trace.js';
 import { RateBudgetExhaustedError } from '../targets/rate-budget.js';
 import { TargetError, TargetErrorKind } from '../targets/target.error.js';
 import { TargetLinkService } from '../targets/target-link.service.js';
@@ -111,14 +112,15 @@ export class WorkerHostService implements OnApplicationBootstrap, BeforeApplicat
     this.connection?.disconnect();
   }
 
-  private async runPush(target: TargetConfig, worker: Worker, job: Job<PushJobData>, token?: string): Promise<string> {
+  private async runPush(target: TargetConfig, worker: Worker, job: Job<PushJobData>, token?: string): Promise<string | PushTraceJson> {
     const endTimer = this.metrics.pushSeconds.startTimer({ target: target.id });
     try {
-      const outcome = await this.push.handle(job.data, { jobId: job.id, attempt: job.attemptsMade + 1 });
+      const { outcome, trace } = await this.push.process(job.data, { jobId: job.id, attempt: job.attemptsMade + 1 });
       endTimer();
       await this.circuits.recordSuccess(target.id);
       this.metrics.pushes.inc({ target: target.id, outcome });
-      return outcome;
+      // Provision on demand asked for the trace as the return value (JobQueueService.provisionNow).
+      return job.data.trace ? trace : outcome;
     } catch (e) {
       if (e instanceof RateBudgetExhaustedError) {
         // Not a failure: the whole queue waits until the budget has room again (stack-notes §3: the limiter makes this hold).

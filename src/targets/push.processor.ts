@@ -1,20 +1,17 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { APP_CONFIG, AppConfig, TargetConfig } from '../config/app-config.js';
 import { DeprovisionAction } from '../config/file-config.dto.js';
-import { diffMapped, hashMapped } from '../mapping/diff.js';
-import { createPayloadOf, mapResource } from '../mapping/map-resource.js';
 import { ResourceService } from '../identity/resource.service.js';
 import { StoredResource } from '../identity/resource.types.js';
 import { JobQueueService } from '../pipeline/job-queue.service.js';
 import { PushJobData } from '../pipeline/job.types.js';
 import { ResourceTypeName } from '../scim/scim.constants.js';
 import { PushAction } from './push-log.entity.js';
-import { ScimClient, ScimObject, ScimResponse } from './scim-client.js';
-import { TargetClients } from './target-clients.service.js';
 import { TargetError, TargetErrorKind } from './target.error.js';
 import { TargetLinkService } from './target-link.service.js';
 import { TargetLinkEntity } from './target-link.entity.js';
-import { GroupMembershipPusher } from './group-membership.pusher.js';
+import { PushEngine } from './push/push-engine.js';
+import { PushTrace, PushTraceJson } from './push-trace.js';
 import { DeletionGuardService } from './deletion-guard.service.js';
 import { targetScope } from './target-rules.js';
 
@@ -26,6 +23,9 @@ export interface PushDecision { step: 'upsert' | DeprovisionAction; reason: 'in-
 
 /** Context of one push attempt, for the push log. */
 export interface PushContext { jobId?: string; attempt: number }
+
+/** A push's outcome and its step-by-step trace (push-trace.ts). */
+export interface PushResult { outcome: PushOutcome; trace: PushTraceJson }
 
 /**
  * Push processor (DESIGN.md principle 1): reconciles one resource to one target from CURRENT state —
@@ -42,18 +42,40 @@ export class PushProcessor {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly resources: ResourceService,
     private readonly links: TargetLinkService,
-    private readonly clients: TargetClients,
     private readonly jobs: JobQueueService,
-    private readonly members: GroupMembershipPusher,
     private readonly guard: DeletionGuardService,
+    private readonly engine: PushEngine,
   ) {}
 
+  /** Reconciles one resource to one target; see {@link process}. */
   async handle(data: PushJobData, ctx: PushContext): Promise<PushOutcome> {
+    return (await this.process(data, ctx)).outcome;
+  }
+
+  /**
+   * Reconciles one resource to one target and returns the outcome with its trace. When the job asked
+   * for a trace (`data.trace`, provision on demand), a failed attempt's trace is kept in Redis for a
+   * while (JobQueueService.saveTrace) so the caller can show it; the error is rethrown unchanged.
+   */
+  async process(data: PushJobData, ctx: PushContext): Promise<PushResult> {
+    const trace = new PushTrace(!!data.trace, { targetId: data.targetId, resourceType: data.resourceType, resourceId: data.resourceId, mode: data.mode, jobId: ctx.jobId, attempt: ctx.attempt });
+    try {
+      const outcome = await this.reconcile(data, ctx, trace);
+      return { outcome, trace: trace.finish(outcome) };
+    } catch (e) {
+      const json = trace.finish('failed', e instanceof TargetError ? e.summary : (e as Error).message);
+      if (data.trace && ctx.jobId) await this.jobs.saveTrace(ctx.jobId, json).catch(() => undefined);
+      throw e;
+    }
+  }
+
+  private async reconcile(data: PushJobData, ctx: PushContext, trace: PushTrace): Promise<PushOutcome> {
     const target = this.target(data.targetId);
     const resource = await this.resources.findAny(data.resourceId);
     let link = await this.links.get(target.id, data.resourceId);
     const live = !!resource && !resource.deletedAt;
     const decision = await this.decide(target, data.resourceType, resource);
+    trace.add({ kind: 'scope', decision: decision.step, detail: decision.reason });
     const version = resource?.version ?? link?.pushedVersion ?? 0;
     const log = (action: PushAction, r: { status?: number; durationMs?: number }, ok = true, error?: string) => this.links.log({
       targetId: target.id, resourceType: data.resourceType, resourceId: data.resourceId, action, version, httpStatus: r.status,
@@ -72,7 +94,7 @@ export class PushProcessor {
     // Which call is under way, so a failure is logged with the action that failed.
     const current: { action: PushAction } = { action: step === 'delete' ? 'delete' : 'update' };
     try {
-      const outcome = await this.run(target, data, resource, link, step, log, current);
+      const outcome = await this.engine.run({ target, data, resource, link, step, log, current, trace });
       if (decision.reason === 'out-of-scope') await this.links.update(target.id, link.resourceId, { status: 'out_of_scope' });
       // A dead letter exists only for a link marked failed; skip the Redis round trip otherwise.
       if (link.status === 'failed') await this.jobs.clearDeadLetter(target.id, data.resourceType, data.resourceId).catch(() => false);
@@ -135,136 +157,6 @@ export class PushProcessor {
     await log('skip', {}, true, `${step} held: target quarantined by the deletion guard`);
     await this.jobs.enqueuePush(data, { kind: 'follow-up', reason: 'held', n: Date.now().toString(36) });
     return 'held';
-  }
-
-  private async run(
-    target: TargetConfig, data: PushJobData, resource: StoredResource | undefined, link: TargetLinkEntity,
-    step: 'upsert' | DeprovisionAction, log: (a: PushAction, r: { status?: number; durationMs?: number }, ok?: boolean, err?: string) => Promise<void>,
-    current: { action: PushAction },
-  ): Promise<PushOutcome> {
-    const client = this.clients.get(target.id);
-    const type = data.resourceType;
-    if (step === 'delete') {
-      if (link.remoteId) {
-        const r = await client.delete(type, link.remoteId);
-        await log('delete', r);
-      }
-      if (type === 'Group') await this.links.clearShadow(target.id, link.resourceId);
-      await this.links.update(target.id, link.resourceId, { status: 'deprovisioned', remoteId: null, pushedVersion: resource?.version ?? link.pushedVersion, pushedHash: null, pushedState: null, remoteActive: null, lastError: null, attempts: 0 });
-      return 'deleted';
-    }
-    if (step === 'none' && (!resource || resource.deletedAt || !link.remoteId)) {
-      await log('skip', {});
-      await this.links.update(target.id, link.resourceId, { status: 'deprovisioned', pushedVersion: resource?.version ?? link.pushedVersion, lastError: null, attempts: 0 });
-      return 'left';
-    }
-    // upsert, disable (User) or none-on-deactivate: all converge the mapped state.
-    const memberRefs = type === 'Group' ? (await this.resources.membersOf([resource!.id])).get(resource!.id) ?? [] : undefined;
-    const mapped = await mapResource({ id: resource!.id, resourceType: type, doc: memberRefs ? { ...resource!.doc, members: memberRefs } : resource!.doc }, target);
-    const payload = mapped.payload;
-    const prev = link.pushedState ?? undefined;
-    if (type === 'User') {
-      if (step === 'disable') payload.active = false;
-      else if (step === 'none') payload.active = (prev?.active as boolean | undefined) ?? true;
-      else if (resource!.deletedAt === null && resource!.active) payload.active = true;
-    }
-    const hash = hashMapped(payload);
-    let remoteId = link.remoteId;
-    let outcome: PushOutcome = 'unchanged';
-    let base = prev;
-    if (!remoteId) {
-      current.action = 'link';
-      const found = await this.match(client, type, payload);
-      if (found) {
-        remoteId = found;
-        base = undefined; // unknown remote state: send every mapped attribute
-        outcome = 'linked';
-        await log('link', {});
-      } else {
-        const created = await this.create(client, type, createPayloadOf(mapped, payload), log, current);
-        remoteId = created.remoteId;
-        base = created.linked ? undefined : payload;
-        outcome = created.linked ? 'linked' : 'created';
-      }
-    }
-    if (data.mode === 'force' || link.pushedHash !== hash || base !== prev) {
-      const ops = data.mode === 'force' ? diffMapped(undefined, payload) : diffMapped(base, payload);
-      if (ops.length) {
-        current.action = step === 'disable' ? 'disable' : 'update';
-        const r = await client.patch(type, remoteId, ops);
-        if (r.status === 404) {
-          // The account was removed at the target: re-create once.
-          const created = await this.create(client, type, payload, log, current);
-          remoteId = created.remoteId;
-          if (created.linked) await client.patch(type, remoteId, diffMapped(undefined, payload)).then(x => log('update', x));
-          if (type === 'Group') await this.links.clearShadow(target.id, link.resourceId);
-          outcome = 'created';
-        } else {
-          await log(step === 'disable' && prev?.active !== false ? 'disable' : 'update', r);
-          if (outcome === 'unchanged') outcome = step === 'disable' && prev?.active !== false ? 'disabled' : 'updated';
-        }
-      }
-    } else {
-      await log('skip', {});
-    }
-    const firstSync = link.status !== 'synced' || !link.remoteId;
-    await this.links.update(target.id, link.resourceId, {
-      status: 'synced', remoteId, pushedVersion: resource!.version, pushedHash: hash, pushedState: payload,
-      remoteActive: type === 'User' ? payload.active !== false : null, lastError: null, attempts: 0, syncedAt: new Date().toISOString(),
-    });
-    current.action = 'members';
-    if (type === 'Group') await this.members.push(target, client, link.resourceId, remoteId, mapped.members ?? [], log);
-    if (type === 'User' && firstSync) await this.enqueueGroupsOf(target, resource!, data.correlationId);
-    return outcome;
-  }
-
-  /** Finds an existing remote account to link instead of creating (userName / displayName eq). */
-  private async match(client: ScimClient, type: ResourceTypeName, payload: ScimObject): Promise<string | undefined> {
-    const attr = type === 'User' ? 'userName' : 'displayName';
-    const value = payload[attr];
-    if (typeof value !== 'string') return undefined;
-    const r = await client.findOne(type, `${attr} eq ${JSON.stringify(value)}`);
-    if (r.body.length > 1) {
-      throw new TargetError(TargetErrorKind.Permanent, { detail: `ambiguous match: ${r.body.length} ${type} accounts have this ${attr}` });
-    }
-    const id = r.body[0]?.id;
-    return typeof id === 'string' ? id : undefined;
-  }
-
-  /** POST; a 409 uniqueness means it exists already: find it and link (RFC 7644 §3.3). */
-  private async create(
-    client: ScimClient, type: ResourceTypeName, payload: ScimObject, log: (a: PushAction, r: { status?: number; durationMs?: number }) => Promise<void>,
-    current: { action: PushAction },
-  ): Promise<{ remoteId: string; linked: boolean }> {
-    let r: ScimResponse<ScimObject | undefined>;
-    current.action = 'create';
-    try {
-      r = await client.create(type, payload);
-    } catch (e) {
-      if (e instanceof TargetError && e.status === 409) {
-        const found = await this.match(client, type, payload);
-        if (found) { await log('link', { status: 409, durationMs: e.durationMs }); return { remoteId: found, linked: true }; }
-      }
-      throw e;
-    }
-    const id = r.body?.id;
-    if (typeof id !== 'string') throw new TargetError(TargetErrorKind.Permanent, { status: r.status, detail: 'create returned no id' });
-    await log('create', r);
-    return { remoteId: id, linked: false };
-  }
-
-  /** A user just became synced at this target: its groups can now send it as a member. */
-  private async enqueueGroupsOf(target: TargetConfig, user: StoredResource, correlationId: string): Promise<void> {
-    if (!target.resourceTypes.includes('Group')) return;
-    const groups = (await this.resources.groupsOf([user.id])).get(user.id) ?? [];
-    for (const g of groups) {
-      const link = await this.links.get(target.id, g.value);
-      if (!link) continue;
-      await this.jobs.enqueuePush(
-        { targetId: target.id, resourceType: 'Group', resourceId: g.value, version: 0, mode: 'live', correlationId },
-        { kind: 'follow-up', reason: 'member', n: `${user.id.slice(0, 8)}${Date.now().toString(36)}` },
-      );
-    }
   }
 
   /** Drops a tombstone once every link is deprovisioned (DESIGN.md, Store). */

@@ -122,7 +122,12 @@ async function readBody(req: IncomingMessage): Promise<Buffer> {
  * Starts a reverse proxy on 127.0.0.1 that forwards to `upstream` (method, path, query, headers and body
  * kept) unless a rule injects a status or a delay first. Rules are checked in the order added.
  */
-export async function startFaultProxy(opts: { upstream: string; port?: number }): Promise<FaultProxy> {
+export async function startFaultProxy(opts: {
+  upstream: string;
+  port?: number;
+  /** Sees every request's method, path and raw body before rules apply (e.g. to inspect PATCH chunks). */
+  onRequest?: (method: string, path: string, body: string) => void;
+}): Promise<FaultProxy> {
   const upstream = new URL(opts.upstream);
   const basePath = upstream.pathname.replace(/\/$/, '');
   const pool = new Pool(upstream.origin, { connections: 128 });
@@ -180,6 +185,7 @@ export async function startFaultProxy(opts: { upstream: string; port?: number })
     void (async () => {
       const raw = await readBody(req);
       const body = raw.toString('utf8');
+      opts.onRequest?.(method, path, body);
       const rel = path.startsWith(basePath) ? path.slice(basePath.length) : path;
       const resourceKey = resourceKeyOf(method, rel, body);
       if (resourceKey) {

@@ -1,0 +1,158 @@
+import { getCI, isObject, Json } from '../../common/json.util.js';
+import { DEFAULT_MATCHING, MatchFilterStyle } from '../../config/profile-config.dto.js';
+import type { TargetConfig } from '../../config/app-config.js';
+import { ResourceTypeName } from '../../scim/scim.constants.js';
+import { PushTrace, TraceMatchAttempt } from '../push-trace.js';
+import { ScimObject } from '../scim-client.js';
+import { TargetError, TargetErrorKind } from '../target.error.js';
+import { TracedClient } from './traced-client.js';
+
+type Literal = string | number | boolean;
+
+/** A matching attribute, parsed: `[urn:…:]attr[[filterAttr eq literal]][.sub]`. */
+export interface MatchPath {
+  raw: string;
+  urn?: string;
+  attr: string;
+  filter?: { attr: string; value: Literal };
+  sub?: string;
+}
+
+/**
+ * Permanent: several remote accounts fit one matching attribute (or the target refused the filter).
+ * Its `summary` (what the dead-letter queue keeps) names the attribute and the count, never the value.
+ */
+export class MatchError extends TargetError {
+  constructor(summary: string, status?: number) {
+    super(TargetErrorKind.Permanent, { status, detail: summary });
+    (this as { summary: string }).summary = `target permanent: ${summary}`;
+  }
+}
+
+/** Parses a matching path (validated at start by normaliseMatching); throws on anything else. */
+export function parseMatchPath(raw: string): MatchPath {
+  const m = /^(?:(urn:[A-Za-z0-9:._-]+):)?([A-Za-z$][\w$-]*)(?:\[\s*([A-Za-z$][\w$-]*)\s+eq\s+(.+?)\s*\])?(?:\.([A-Za-z$][\w$-]*))?$/i.exec(raw.trim());
+  if (!m) throw new Error(`not a matching attribute path: ${raw}`);
+  const [, urn, attr, fAttr, fLit, sub] = m;
+  const path: MatchPath = { raw, attr, sub };
+  if (urn) path.urn = urn;
+  if (fAttr) {
+    const value: unknown = JSON.parse(fLit);
+    if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') throw new Error(`bad literal in ${raw}`);
+    path.filter = { attr: fAttr, value };
+  }
+  return path;
+}
+
+function sameValue(a: unknown, b: unknown): boolean {
+  // Matching compares case-insensitively: userName, displayName and emails are caseExact=false (RFC 7643 §4.1).
+  if (typeof a === 'string' && typeof b === 'string') return a.toLowerCase() === b.toLowerCase();
+  return a === b;
+}
+
+function elementMatches(el: unknown, filter: NonNullable<MatchPath['filter']>): boolean {
+  return isObject(el) && sameValue(getCI(el, filter.attr), filter.value);
+}
+
+/** The value `path` names in a SCIM object (the mapped payload, or a remote account): the first match. */
+export function readMatchValue(obj: Json, path: MatchPath): Literal | undefined {
+  const container = path.urn ? getCI(obj, path.urn) : obj;
+  if (!isObject(container)) return undefined;
+  let value: unknown = getCI(container, path.attr);
+  if (path.filter) {
+    if (!Array.isArray(value)) return undefined;
+    value = value.find(el => elementMatches(el, path.filter!));
+  }
+  if (path.sub !== undefined) {
+    if (Array.isArray(value)) value = value.map(el => (isObject(el) ? getCI(el, path.sub!) : undefined)).find(v => v !== undefined && v !== null);
+    else value = isObject(value) ? getCI(value, path.sub) : undefined;
+  }
+  return typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean' ? value : undefined;
+}
+
+function literal(v: Literal): string {
+  return typeof v === 'string' ? JSON.stringify(v) : String(v);
+}
+
+/**
+ * The SCIM filter (RFC 7644 §3.4.2.2) that looks `value` up at the target. A valuePath attribute
+ * (`emails[primary eq true].value`) is sent as its attribute path (`emails.value eq "…"`, style
+ * `attributePath`, which nearly every app supports; the answer is then checked for the value filter here)
+ * or as a valuePath filter (`emails[primary eq true and value eq "…"]`, style `valuePath`).
+ */
+export function matchFilter(path: MatchPath, value: Literal, style: MatchFilterStyle): { filter: string; checkLocally: boolean } {
+  const prefix = path.urn ? `${path.urn}:` : '';
+  if (path.filter && path.sub !== undefined && style === 'valuePath') {
+    return { filter: `${prefix}${path.attr}[${path.filter.attr} eq ${literal(path.filter.value)} and ${path.sub} eq ${literal(value)}]`, checkLocally: false };
+  }
+  const attrPath = `${prefix}${path.attr}${path.sub !== undefined ? `.${path.sub}` : ''}`;
+  return { filter: `${attrPath} eq ${literal(value)}`, checkLocally: !!path.filter };
+}
+
+/** Whether a remote account satisfies the whole matching path (value filter included) for `value`. */
+function remoteSatisfies(remote: ScimObject, path: MatchPath, value: Literal): boolean {
+  const container = path.urn ? getCI(remote, path.urn) : remote;
+  if (!isObject(container)) return true; // the app did not return the attribute: trust its filter
+  const list = getCI(container, path.attr);
+  if (!Array.isArray(list)) return list === undefined; // absent: trust the filter
+  return list.some(el => elementMatches(el, path.filter!) && (path.sub === undefined || sameValue(getCI(el as Json, path.sub), value)));
+}
+
+/** Matching attributes for a resource type at a target (config, else DEFAULT_MATCHING). */
+export function matchingAttributes(target: TargetConfig, type: ResourceTypeName): string[] {
+  return target.matching?.[type] ?? [...DEFAULT_MATCHING[type]];
+}
+
+/**
+ * Finds the remote account an unlinked resource should link to instead of being created. Tries each
+ * matching attribute in order, reading its value from the MAPPED payload (what the target will hold):
+ * exactly one account → linked; none (or no value) → next attribute; several → {@link MatchError}, never a
+ * guess. A target that refuses the filter (400) is a MatchError too: creating instead could duplicate an
+ * account. Every attempt is recorded in the trace.
+ */
+export async function findRemoteMatch(
+  client: TracedClient, target: TargetConfig, type: ResourceTypeName, payload: Json, trace: PushTrace,
+): Promise<string | undefined> {
+  const style = target.profile?.matchFilter ?? 'attributePath';
+  const attempts: TraceMatchAttempt[] = [];
+  const done = (result: 'linked' | 'none' | 'ambiguous', remoteId?: string) => trace.add({ kind: 'match', attempts, result, remoteId });
+  for (const raw of matchingAttributes(target, type)) {
+    const path = parseMatchPath(raw);
+    const value = readMatchValue(payload, path);
+    if (value === undefined || value === '') {
+      attempts.push({ attribute: raw, found: 0 });
+      continue;
+    }
+    const { filter, checkLocally } = matchFilter(path, value, style);
+    let found: ScimObject[];
+    try {
+      found = (await client.findOne(type, filter)).body;
+    } catch (e) {
+      if (e instanceof TargetError && e.kind === TargetErrorKind.Permanent) {
+        attempts.push({ attribute: raw, filter, found: 0 });
+        done('none');
+        throw new MatchError(`matching attribute "${raw}": the target refused the filter (HTTP ${e.status ?? '?'}${e.scimType ? `, ${e.scimType}` : ''}); remove it from matching or set profile.matchFilter`, e.status);
+      }
+      throw e;
+    }
+    // findOne asks for 2 results: enough to tell one from several.
+    const fits = checkLocally ? found.filter(r => remoteSatisfies(r, path, value)) : found;
+    const truncated = checkLocally && found.length >= 2 && fits.length === 1;
+    attempts.push({ attribute: raw, filter, found: truncated ? 2 : fits.length, remoteId: fits.length === 1 && !truncated ? String(fits[0].id) : undefined });
+    if (fits.length > 1 || truncated) {
+      done('ambiguous');
+      throw new MatchError(
+        `ambiguous match: matching attribute "${raw}" found ${truncated ? 'at least 2' : fits.length} ${type} accounts at the target; ` +
+        'refusing to guess — remove the duplicate at the target or link by hand, then replay',
+      );
+    }
+    if (fits.length === 1) {
+      const id = fits[0].id;
+      if (typeof id !== 'string' || !id) throw new TargetError(TargetErrorKind.Permanent, { detail: `matching attribute "${raw}": the target returned an account without an id` });
+      done('linked', id);
+      return id;
+    }
+  }
+  done('none');
+  return undefined;
+}
