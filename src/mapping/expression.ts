@@ -5,8 +5,12 @@ import { ENTERPRISE_USER_SCHEMA } from '../scim/scim.constants.js';
 import { JSONATA_BUILTINS, MAPPING_FUNCTIONS } from './expression-functions.js';
 import { MappingError, MappingErrorCode } from './mapping.error.js';
 
-/** Guard rails per evaluation (JSONata 2.2 `timeout` / `stack` / `sequence` options): a runaway expression fails one push, not the worker. */
-export const EXPRESSION_LIMITS = { timeoutMs: 250, maxDepth: 200, maxSequence: 10_000 } as const;
+/**
+ * Guard rails per evaluation (JSONata 2.2 `timeout` / `stack` / `sequence` options): a runaway expression
+ * fails one push, not the worker. The timeout is wall-clock, so it is generous: a busy event loop must not
+ * turn a sound expression into a dead letter; recursion and huge sequences hit the other two limits first.
+ */
+export const EXPRESSION_LIMITS = { timeoutMs: 2000, maxDepth: 200, maxSequence: 10_000 } as const;
 
 /** Variables every expression may use besides the input document (README "Expressions"). */
 const BOUND_NAMES = ['enterprise', 'groups', 'id', 'resourceType', 'extension'] as const;

@@ -98,7 +98,10 @@ export async function verifyTargetSchemas(
       return { targetId: target.id, status: 'unavailable', findings: [] };
     }
     const findings = body === undefined ? undefined : checkTargetSchemas(target, body, registry);
-    if (!findings) return { targetId: target.id, status: 'unavailable', findings: [] };
+    if (!findings) {
+      warn(`target ${target.id}: no /Schemas list served, mapping targets not checked`);
+      return { targetId: target.id, status: 'unavailable', findings: [] };
+    }
     return { targetId: target.id, status: findings.length ? 'findings' : 'ok', findings };
   }));
   const problems: string[] = [];
