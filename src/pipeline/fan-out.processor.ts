@@ -10,6 +10,7 @@ import { StoredResource } from '../identity/resource.types.js';
 import { TargetLinkEntity } from '../targets/target-link.entity.js';
 import { TargetLinkService } from '../targets/target-link.service.js';
 import { targetScope } from '../targets/target-rules.js';
+import { TargetStateService } from '../targets/target-state.service.js';
 import { FanOutJobData, PushJobData, PushTrigger } from './job.types.js';
 import { JobQueueService, SWEEP_PRIORITY } from './job-queue.service.js';
 import { TargetInterest } from './target-interest.service.js';
@@ -19,6 +20,8 @@ export type FanOutOutcome = Record<string, 'enqueued' | 'not-interested'>;
 
 /** Members re-evaluated per query / addBulk round trip. */
 const MEMBER_CHUNK = 500;
+/** The outbox keeps at most this many touched ids (ResourceService.emit); a list that long may be cut. */
+const TOUCHED_CAP = 10_000;
 
 /**
  * `changes` processor: for one outbox event, decides which targets care and enqueues one push per
@@ -30,6 +33,7 @@ const MEMBER_CHUNK = 500;
  * Group-based assignment: a group event re-evaluates, at every target whose scope reads `groups.*`, the
  * members it added or removed (the outbox row's `touched`), and after a rename every member where the
  * scope reads `groups.display` (paged, at sweep priority) — pending links first for members now wanted.
+ * A change touching more members than the outbox lists (10,000) marks those targets for a backfill.
  * Safe to run twice: link upserts are idempotent and push job ids are derived from the outbox id.
  */
 @Injectable()
@@ -41,6 +45,7 @@ export class FanOutProcessor {
     private readonly links: TargetLinkService,
     private readonly jobs: JobQueueService,
     private readonly interest: TargetInterest,
+    private readonly states: TargetStateService,
   ) {}
 
   async handle(data: FanOutJobData): Promise<FanOutOutcome> {
@@ -71,6 +76,8 @@ export class FanOutProcessor {
     const row = await this.db.manager.findOneBy(ChangeEventEntity, { id: data.outboxId });
     const touched = row?.touched ?? [];
     for (let i = 0; i < touched.length; i += MEMBER_CHUNK) await this.reevaluate(targets, touched.slice(i, i + MEMBER_CHUNK), data);
+    // Possibly cut: the members past the cap are re-evaluated by a backfill at the next sweep.
+    if (touched.length >= TOUCHED_CAP) for (const t of targets) await this.states.invalidate(t.id);
 
     const byName = targets.filter(t => targetScope(t).referencesGroupDisplay);
     if (!byName.length) return;

@@ -7,6 +7,7 @@ import { DbService } from '../db/db.service.js';
 import { MetricsService } from '../ops/metrics.service.js';
 import { JobQueueService } from '../pipeline/job-queue.service.js';
 import { PushJobData } from '../pipeline/job.types.js';
+import { CircuitService } from './circuit.service.js';
 import { TargetStateService } from './target-state.service.js';
 
 /** What the guard says about one deprovision: go ahead, hold it (target quarantined), or drop it (operator rejected). */
@@ -85,6 +86,7 @@ export class DeletionGuardService implements OnApplicationBootstrap, OnApplicati
     private readonly jobs: JobQueueService,
     private readonly states: TargetStateService,
     private readonly metrics: MetricsService,
+    private readonly circuits: CircuitService,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -132,6 +134,11 @@ export class DeletionGuardService implements OnApplicationBootstrap, OnApplicati
     return r;
   }
 
+  /** Whether the target is quarantined (one Redis read; for the circuit, which must not resume a quarantined queue). */
+  async isQuarantined(targetId: string): Promise<boolean> {
+    return (await (await this.redis()).exists(this.keys(targetId).quarantine)) === 1;
+  }
+
   /** The guard state of a target. @throws DeletionGuardError unknown_target */
   async status(targetId: string): Promise<DeletionGuardStatus> {
     const target = this.target(targetId);
@@ -148,7 +155,7 @@ export class DeletionGuardService implements OnApplicationBootstrap, OnApplicati
 
   /**
    * Lets the held deprovisions proceed (those seen by a worker and those still waiting in the paused
-   * queue), resets the window and resumes the queue. @throws DeletionGuardError
+   * queue), resets the window and resumes the queue (unless the circuit is open). @throws DeletionGuardError
    */
   async approve(targetId: string, by: string): Promise<DeletionGuardStatus> {
     return this.decide(targetId, by, 'approved');
@@ -156,7 +163,7 @@ export class DeletionGuardService implements OnApplicationBootstrap, OnApplicati
 
   /**
    * Drops the held deprovisions: each becomes a recorded skip when its push runs, its link stays as it
-   * is; resets the window and resumes the queue. A later change of such a resource is judged afresh.
+   * is; resets the window and resumes the queue (unless the circuit is open). A later change of such a resource is judged afresh.
    * @throws DeletionGuardError
    */
   async reject(targetId: string, by: string): Promise<DeletionGuardStatus> {
@@ -180,8 +187,10 @@ export class DeletionGuardService implements OnApplicationBootstrap, OnApplicati
     await redis.del(keys.held, keys.window, keys.quarantine);
     await this.states.setQuarantine(targetId, null, null);
     this.metrics.targetQuarantined.set({ target: targetId }, 0);
-    await this.jobs.pushQueue(targetId).resume();
-    this.log.warn({ event: `target.quarantine-${decision}`, targetId, by, held: list.length }, `Deletion guard: ${by} ${decision} ${list.length} held deprovisions at target ${target.id}; queue resumed`);
+    // An open circuit keeps the queue paused; its probe resumes it.
+    const circuit = await this.circuits.state(targetId).then(c => c.state, () => 'closed');
+    if (circuit === 'closed') await this.jobs.pushQueue(targetId).resume();
+    this.log.warn({ event: `target.quarantine-${decision}`, targetId, by, held: list.length }, `Deletion guard: ${by} ${decision} ${list.length} held deprovisions at target ${target.id}`);
     return this.status(targetId);
   }
 

@@ -22,6 +22,11 @@ export class TargetStateService {
     return this.upsert(targetId, { configHash, backfilledAt: now });
   }
 
+  /** Forgets the backfilled hash: the next sweep backfills the target (e.g. a membership change too large to list). */
+  invalidate(targetId: string): Promise<void> {
+    return this.upsert(targetId, { configHash: null });
+  }
+
   /** Sets (`since` = ISO instant) or clears (`null`) the mass-deletion quarantine. */
   setQuarantine(targetId: string, since: string | null, reason: string | null): Promise<void> {
     return this.upsert(targetId, { quarantinedAt: since, quarantineReason: reason?.slice(0, 512) ?? null });

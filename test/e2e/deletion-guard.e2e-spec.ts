@@ -15,6 +15,8 @@ import { Harness, TARGET_TOKEN, TargetDoc, waitFor } from '../utils/harness.js';
  */
 const PATCH = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
 const N = 60;
+/** 120 SCIM writes and 110 pushes per test: generous on a loaded 2-core box. */
+const SLOW = 150_000;
 
 describe.each(storeKinds())('deletion guard (%s)', db => {
   let strict: DownstreamApp;
@@ -43,7 +45,7 @@ describe.each(storeKinds())('deletion guard (%s)', db => {
       const c = await queueCounts();
       return (await guard().status('strict')).quarantined && Object.values(changes).every(v => v === 0) && c.active === 0
         && c.waiting + c.prioritized + c.delayed === held;
-    }, 30_000, 'quarantine to settle');
+    }, 60_000, 'quarantine to settle');
     return ids;
   }
 
@@ -82,7 +84,7 @@ describe.each(storeKinds())('deletion guard (%s)', db => {
     expect((await guard().status('strict')).quarantined).toBe(false);
     expect(await metrics()).toMatch(/switchboard_target_quarantined\{target="strict"\} 0\n/);
     await expect(guard().approve('strict', 'alice')).rejects.toBeInstanceOf(DeletionGuardError);
-  });
+  }, SLOW);
 
   it('should drop the held deprovisions as recorded skips on reject, keep the links, and not retry them in a sweep', async () => {
     const ids = await massDeactivation();
@@ -106,7 +108,7 @@ describe.each(storeKinds())('deletion guard (%s)', db => {
     await h.drain();
     expect(disabled()).toBe(50);
     expect((await guard().status('strict')).quarantined).toBe(false);
-  });
+  }, SLOW);
 
   it('should quarantine on the percentage of linked accounts once the target has enough of them', async () => {
     await h.restart([{ ...targets()[0], deletionGuard: { maxDeprovisions: 1000, maxPercent: 10, minLinkedForPercent: 20 } }]);
@@ -119,5 +121,5 @@ describe.each(storeKinds())('deletion guard (%s)', db => {
     await guard().approve('strict', 'carol');
     await h.drain();
     expect(disabled()).toBe(6);
-  });
+  }, SLOW);
 });

@@ -19,6 +19,8 @@ const user = (name: string, department: string) => ({
   emails: [{ value: `${name}@example.com`, type: 'work', primary: true }], [ENT]: { department },
 });
 const byName = (app: DownstreamApp, name: string) => app.users().find(u => u.userName === `${name}@example.com`);
+/** Real HTTP on a loaded 2-core box: allow more than the default 60 s per case. */
+const SLOW = 120_000;
 const names = (app: DownstreamApp) => app.users().map(u => String(u.userName).replace('@example.com', '')).sort();
 
 describe.each(storeKinds())('scoping (%s)', db => {
@@ -87,7 +89,7 @@ describe.each(storeKinds())('scoping (%s)', db => {
     expect(byName(strict, 'ada')).toMatchObject({ id: remoteId, active: true });
     expect(await linkStatus('scoped', ids.ada)).toBe('synced');
     expect(strict.users()).toHaveLength(3);
-  });
+  }, SLOW);
 
   it('should assign users through group membership and re-evaluate members when the group is renamed', async () => {
     h = await Harness.start({
@@ -117,7 +119,7 @@ describe.each(storeKinds())('scoping (%s)', db => {
     expect((await rename('slack-users')).status).toBeLessThan(300);
     await h.drain();
     expect(names(strict)).toEqual(['ben', 'cat']);
-  });
+  }, SLOW);
 
   it('should push only the groups the group filter selects and delete a group leaving the selection', async () => {
     h = await Harness.start({
@@ -145,7 +147,7 @@ describe.each(storeKinds())('scoping (%s)', db => {
     expect(strict.groups().map(x => x.displayName)).toEqual(['eng-ops']);
     expect(await linkStatus('eng', a)).toBe('out_of_scope');
     expect(lenient.groups()).toEqual([]);
-  });
+  }, SLOW);
 
   it('should backfill a target added to a running gateway and converge users after a mapping change', async () => {
     const first: TargetDoc = { id: 'first', baseUrl: lenient.url, resourceTypes: ['User'] };
@@ -181,5 +183,5 @@ describe.each(storeKinds())('scoping (%s)', db => {
     expect(strict.users().map(x => x.title)).toEqual(Array(12).fill('Staff'));
     const [after] = await h.get(DbService).manager.query(`SELECT config_hash FROM target_state WHERE target_id = 'added'`);
     expect(after.config_hash).not.toBe(state.config_hash);
-  });
+  }, SLOW);
 });
