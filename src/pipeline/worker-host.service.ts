@@ -43,6 +43,10 @@ export function pushBackoff(target: TargetConfig, attemptsMade: number, err?: Er
   return Math.round(exp * (0.5 + Math.random()));
 }
 
+/** Times a push job may be started (BullMQ `maxStartedAttempts`); 429 bounces count (research/bullmq-design.md §2). */
+const MAX_STARTS = 200;
+const MAX_STARTS_BUDGETED = 100_000;
+
 /** Pushes of a target in flight at once across all processes: `rateLimit.concurrency`, else `concurrency`. */
 export function globalConcurrency(target: TargetConfig): number {
   return target.rateLimit?.concurrency ?? target.concurrency;
@@ -90,7 +94,9 @@ export class WorkerHostService implements OnApplicationBootstrap, BeforeApplicat
         connection: this.connection, prefix, concurrency: Math.min(target.concurrency, cap), maxStalledCount: 2,
         // Recorded as job.processedBy: which process ran a push (Bull Board, the multi-process tests).
         name: `${hostname()}:${process.pid}`, lockDuration: 30_000,
-        maxStartedAttempts: 200,
+        // Bounds an endless 429 loop. Every bounce on a spent rate budget also counts as a start, and a push
+        // must never fail for budget reasons: budgeted targets get a far higher bound.
+        maxStartedAttempts: target.rateLimit?.max ? MAX_STARTS_BUDGETED : MAX_STARTS,
         // A limiter must be set for queue.rateLimit() to hold (stack-notes §3).
         limiter: { max: 100_000, duration: 1000 },
         settings: { backoffStrategy: (attemptsMade, _type, err) => pushBackoff(target, attemptsMade, err) },
