@@ -16,6 +16,7 @@ import { TargetLinkEntity } from '../targets/target-link.entity.js';
 import { TargetStateEntity } from '../targets/target-state.entity.js';
 import { InitialSchema1764400000000 } from './migrations/1764400000000-initial-schema.js';
 import { ReindexResourceAttr1764500000000 } from './migrations/1764500000000-reindex-resource-attr.js';
+import { ResourceAttrFullValue1764600000000 } from './migrations/1764600000000-resource-attr-full-value.js';
 import { TargetState1764700000000 } from './migrations/1764700000000-target-state.js';
 
 export const ENTITIES = [
@@ -23,7 +24,7 @@ export const ENTITIES = [
   TargetStateEntity,
   HrEventEntity, ScheduledChangeEntity, HrEmployeeEntity,
 ];
-export const MIGRATIONS = [InitialSchema1764400000000, ReindexResourceAttr1764500000000, TargetState1764700000000, HrEvents1764900000000];
+export const MIGRATIONS = [InitialSchema1764400000000, ReindexResourceAttr1764500000000, ResourceAttrFullValue1764600000000, TargetState1764700000000, HrEvents1764900000000];
 
 /**
  * TypeORM options from env: PostgreSQL for `postgres://…`, otherwise better-sqlite3 on the file after

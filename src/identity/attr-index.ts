@@ -4,13 +4,47 @@
  * Paths are lower-cased; extension attributes keep their URN prefix (`urn:…:user:employeenumber`).
  */
 
-/** Longest value kept in the index; longer ones are cut (a filter on them matches by prefix only). */
-export const MAX_INDEXED_VALUE = 1000;
+/**
+ * Longest `resource_attr.value`, in UTF-8 bytes. A longer value keeps this much of its start there (the
+ * btree-indexed prefix) and the whole value in `value_full`, so comparisons stay exact on any length:
+ * PostgreSQL refuses btree entries over ~2,700 bytes, and (resource_type, path, value) must fit one.
+ */
+export const MAX_INDEXED_BYTES = 1024;
 /** Longest path kept (the column is varchar(512)); no filter can name a longer one anyway. */
 export const MAX_INDEXED_PATH = 512;
 
-/** `element` is the index within a multi-valued attribute, so valuePath filters match within one element. */
-export interface AttrRow { path: string; value: string; element: number | null }
+/**
+ * `element` is the index within a multi-valued attribute, so valuePath filters match within one element.
+ * `full` is set only when `value` is the indexed prefix of a longer value (`indexedPrefix`).
+ */
+export interface AttrRow { path: string; value: string; element: number | null; full?: string }
+
+/**
+ * The longest start of `value` (whole code points) that fits MAX_INDEXED_BYTES of UTF-8: the same
+ * function cuts stored values and filter literals, so `eq` and long `sw` literals seek the index by
+ * prefix and verify on `value_full`.
+ */
+export function indexedPrefix(value: string): string {
+  // Up to 3 UTF-8 bytes per UTF-16 unit (4 per surrogate pair): short strings fit without counting.
+  if (value.length * 3 <= MAX_INDEXED_BYTES) return value;
+  let bytes = 0;
+  let i = 0;
+  while (i < value.length) {
+    const unit = value.charCodeAt(i);
+    const pair = unit >= 0xd800 && unit <= 0xdbff && i + 1 < value.length;
+    const size = pair ? 4 : unit < 0x80 ? 1 : unit < 0x800 ? 2 : 3;
+    if (bytes + size > MAX_INDEXED_BYTES) break;
+    bytes += size;
+    i += pair ? 2 : 1;
+  }
+  return value.slice(0, i);
+}
+
+/** A stored row's value and, when it does not fit the index, the whole value. */
+function indexed(path: string, value: string, element: number | null): AttrRow {
+  const prefix = indexedPrefix(value);
+  return prefix.length === value.length ? { path, value, element } : { path, value: prefix, element, full: value };
+}
 
 /**
  * Decides how one attribute path's values are normalised. The store's one is schema-driven
@@ -33,7 +67,7 @@ function push(rows: AttrRow[], path: string, raw: unknown, norm: AttrNormaliser,
   if (raw === null || raw === undefined || path.length > MAX_INDEXED_PATH) return;
   if (typeof raw === 'string' || typeof raw === 'number' || typeof raw === 'boolean') {
     const v = norm(path, raw);
-    if (v !== undefined) rows.push({ path, value: v.slice(0, MAX_INDEXED_VALUE), element });
+    if (v !== undefined) rows.push(indexed(path, v, element));
     return;
   }
   if (Array.isArray(raw)) {

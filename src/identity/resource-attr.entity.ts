@@ -13,8 +13,10 @@ export class ResourceAttrEntity {
   @Column({ name: 'resource_id', type: 'varchar', length: 36 }) resourceId!: string;
   @Column({ name: 'resource_type', type: 'varchar', length: 16 }) resourceType!: string;
   @Column({ type: 'varchar', length: 512 }) path!: string;
-  /** Case-folded where caseExact is false; dateTimes as UTC ISO instants; booleans as 'true'/'false'. */
+  /** Case-folded where caseExact is false; dateTimes as UTC ISO instants; booleans as 'true'/'false'; at most 1,024 UTF-8 bytes. */
   @Column({ type: 'varchar', length: 1024 }) value!: string;
+  /** The whole value when `value` holds only its indexed prefix (attr-index `indexedPrefix`); null otherwise. */
+  @Column({ name: 'value_full', type: 'text', nullable: true }) valueFull!: string | null;
   /** Index within a multi-valued attribute (null for singular ones): valuePath filters match within one element. */
   @Column({ type: 'integer', nullable: true }) element!: number | null;
 }

@@ -246,7 +246,7 @@ export class ResourceService {
   private async writeIndex(em: EntityManager, row: ScimResourceEntity): Promise<void> {
     await em.delete(ResourceAttrEntity, { resourceId: row.id });
     const rows = resourceIndexRows(row, this.normaliser);
-    const values = rows.map(r => ({ resourceId: row.id, resourceType: row.resourceType, path: r.path, value: r.value, element: r.element }));
+    const values = rows.map(r => ({ resourceId: row.id, resourceType: row.resourceType, path: r.path, value: r.value, valueFull: r.full ?? null, element: r.element }));
     for (let i = 0; i < values.length; i += 200) await em.insert(ResourceAttrEntity, values.slice(i, i + 200));
   }
 

@@ -1,4 +1,5 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
+import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
 import { DbService } from '../db/db.service.js';
 import { ResourceService } from '../identity/resource.service.js';
 import { StoredResource } from '../identity/resource.types.js';
@@ -18,7 +19,14 @@ export const DEFAULT_COUNT = 100;
 
 /** RFC 7644 §3.4.2: `sortBy` / `sortOrder` (§3.4.2.3) come from the query string or the SearchRequest body alike. */
 /** `withMembers: false` skips reading Group members (the projection drops them; Entra excludes them on every GET). */
-export interface ListParams { filter?: unknown; startIndex?: unknown; count?: unknown; sortBy?: unknown; sortOrder?: unknown; withMembers?: boolean }
+export interface ListParams {
+  filter?: unknown; startIndex?: unknown; count?: unknown; sortBy?: unknown; sortOrder?: unknown; withMembers?: boolean;
+  /**
+   * The response's SCIM base URL (`ScimUrls.base(req)`, e.g. `https://host/scim/v2`), so `meta.location`
+   * and `$ref` filters compare with what is served. Defaults to PUBLIC_BASE_URL; without either they are a 400.
+   */
+  baseUrl?: string;
+}
 export interface ListPage { totalResults: number; startIndex: number; resources: StoredResource[] }
 
 /**
@@ -31,7 +39,10 @@ export interface ListPage { totalResults: number; startIndex: number; resources:
 export class ResourceQueryService {
   private readonly index: IndexSchemas;
 
-  constructor(private readonly db: DbService, private readonly resources: ResourceService, private readonly registry: SchemaRegistry) {
+  constructor(
+    private readonly db: DbService, private readonly resources: ResourceService, private readonly registry: SchemaRegistry,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {
     // The one place the store's index normalisation is tied to this registry: writes and queries agree.
     this.index = new IndexSchemas(registry);
     resources.setNormaliser(this.index.normaliser);
@@ -57,7 +68,8 @@ export class ResourceQueryService {
       if (typeof params.filter !== 'string') throw ScimError.invalidFilter('filter must be a string');
       const ast = parseFilter(params.filter);
       resolveFilter(ast, this.registry, type);
-      const compiled = compileFilter(ast, dialect, schema);
+      const publicBase = this.config.env.publicBaseUrl ? `${this.config.env.publicBaseUrl}/scim/v2` : undefined;
+      const compiled = compileFilter(ast, dialect, schema, { baseUrl: params.baseUrl ?? publicBase });
       qb.andWhere(compiled.sql, compiled.params);
     }
     const totalResults = await qb.getCount();

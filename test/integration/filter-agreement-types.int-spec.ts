@@ -117,7 +117,7 @@ interface RawDb { dialect: Dialect; query(sql: string, params: Record<string, un
 async function openDb(kind: 'sqlite' | 'postgres'): Promise<RawDb> {
   const ddl = [
     'CREATE TABLE scim_resource (id varchar(36) PRIMARY KEY, created_at varchar(32))',
-    'CREATE TABLE resource_attr (id integer, resource_id varchar(36), resource_type varchar(16), path varchar(512), value varchar(1024), element integer)',
+    'CREATE TABLE resource_attr (id integer, resource_id varchar(36), resource_type varchar(16), path varchar(512), value varchar(1024), value_full text, element integer)',
     'CREATE TABLE group_member (group_id varchar(36), member_id varchar(36), member_type varchar(16))',
   ];
   if (kind === 'sqlite') {

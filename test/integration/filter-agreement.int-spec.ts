@@ -6,6 +6,7 @@ import { SchemaRegistry } from '../../src/scim/schema/schema-registry.js';
 import { ScimError } from '../../src/scim/scim.error.js';
 import { storeKinds } from '../utils/databases.js';
 import { Harness } from '../utils/harness.js';
+import { withMemberDisplay } from '../utils/membership-view.js';
 
 /**
  * Property test: the SQL filter compiler (resource_attr, src/scim/query/filter-sql.ts) and the
@@ -13,15 +14,19 @@ import { Harness } from '../utils/harness.js';
  * oddly, emails with types and primary, booleans, the Enterprise extension) go through the real
  * write path; random filters (every operator, and/or/not, valuePaths, pr, null, meta dateTimes with
  * offsets, invalid combinations) are asked over HTTP and the ids must equal what evaluateFilter picks
- * from the same resources as served. No filter may cause a 5xx. Seeded: a failure prints its seed
- * and the shrunk filter.
+ * from the same resources as served. Groups with random members (users and nested groups) make User
+ * `groups` and Group `members` (value, display, type, valuePaths) part of it, read from group_member;
+ * a member's `display` is its current displayName, else its userName (test/utils/membership-view.ts).
+ * No filter may cause a 5xx. Seeded: a failure prints its seed and the shrunk filter.
  */
 
 const USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
+const GROUP = 'urn:ietf:params:scim:schemas:core:2.0:Group';
 const ENT = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
 const SEED = Number(process.env.FILTER_FUZZ_SEED ?? 20261129);
 const RESOURCES = 60;
 const FILTERS = Number(process.env.FILTER_FUZZ_RUNS ?? 200);
+const GROUPS = 10;
 
 /** Characters whose folding, composition or UTF-16 order differs from the naive one. */
 const PIECES = [
@@ -85,6 +90,19 @@ const PATHS: PathSpec[] = [
   { path: p('manager', 'displayName', ENT), kind: 'string' },
   { path: { uri: 'urn:ietf:params:scim:schemas:extension:enterprise:2.0', attr: 'User' }, kind: 'complex' },
   { path: p('noSuchAttribute'), kind: 'invalid' }, { path: p('name', 'nope'), kind: 'invalid' },
+  { path: p('groups'), kind: 'string' }, { path: p('groups', 'value'), kind: 'string' }, { path: p('groups', 'display'), kind: 'string' },
+  { path: p('groups', 'type'), kind: 'string' }, { path: p('groups', 'nope'), kind: 'invalid' },
+];
+
+/** Group paths: Group `members` is read from group_member, the rest from resource_attr. */
+const GROUP_PATHS: PathSpec[] = [
+  { path: p('displayName'), kind: 'string' }, { path: p('externalId'), kind: 'string' }, { path: p('id'), kind: 'string' },
+  { path: p('members'), kind: 'string' }, { path: p('members', 'value'), kind: 'string' }, { path: p('MEMBERS', 'Display'), kind: 'string' },
+  { path: p('members', 'display'), kind: 'string' }, { path: p('members', 'type'), kind: 'string' },
+  { path: p('meta', 'resourceType'), kind: 'string' }, { path: p('meta', 'created'), kind: 'dateTime' }, { path: p('userName'), kind: 'invalid' },
+];
+const GROUP_VALUE_PATHS: Array<{ path: AttrPath; subs: PathSpec[] }> = [
+  { path: p('members'), subs: [{ path: p('value'), kind: 'string' }, { path: p('display'), kind: 'string' }, { path: p('type'), kind: 'string' }] },
 ];
 
 /** valuePath parents and their sub-attributes. */
@@ -93,7 +111,8 @@ const VALUE_PATHS: Array<{ path: AttrPath; subs: PathSpec[] }> = [
   { path: p('phoneNumbers'), subs: [{ path: p('value'), kind: 'string' }, { path: p('type'), kind: 'string' }] },
   { path: p('name'), subs: [{ path: p('givenName'), kind: 'string' }, { path: p('familyName'), kind: 'string' }] },
   { path: p('manager', undefined, ENT), subs: [{ path: p('value'), kind: 'string' }, { path: p('displayName'), kind: 'string' }] },
-  { path: p('meta'), subs: [{ path: p('created'), kind: 'dateTime' }, { path: p('version'), kind: 'string' }] },
+  { path: p('meta'), subs: [{ path: p('created'), kind: 'dateTime' }, { path: p('version'), kind: 'string' }, { path: p('resourceType'), kind: 'string' }] },
+  { path: p('groups'), subs: [{ path: p('value'), kind: 'string' }, { path: p('display'), kind: 'string' }, { path: p('type'), kind: 'string' }] },
 ];
 
 const STATS = { valid: 0, invalid: 0, selective: 0 };
@@ -120,7 +139,7 @@ function valueFor(kind: PathSpec['kind'], known: string[], instants: number[]): 
   }
 }
 
-function filterArb(paths: PathSpec[], known: string[], instants: number[], depth: number, valuePaths: boolean): fc.Arbitrary<Filter> {
+function filterArb(paths: PathSpec[], known: string[], instants: number[], depth: number, valuePaths: boolean, vps = VALUE_PATHS): fc.Arbitrary<Filter> {
   const leaf: fc.Arbitrary<Filter> = fc.constantFrom(...paths).chain((spec) => fc.oneof(
     { weight: 1, arbitrary: fc.constant<Filter>({ kind: 'present', path: spec.path }) },
     { weight: 5, arbitrary: fc.tuple(fc.constantFrom(...OPS), valueFor(spec.kind, known, instants)).map(([op, value]): Filter => ({ kind: 'compare', path: spec.path, op, value })) },
@@ -129,11 +148,11 @@ function filterArb(paths: PathSpec[], known: string[], instants: number[], depth
   if (valuePaths) {
     options.push({
       weight: 2,
-      arbitrary: fc.constantFrom(...VALUE_PATHS).chain((vp) => filterArb(vp.subs, known, instants, 1, false).map((inner): Filter => ({ kind: 'valuePath', path: vp.path, filter: inner }))),
+      arbitrary: fc.constantFrom(...vps).chain((vp) => filterArb(vp.subs, known, instants, 1, false).map((inner): Filter => ({ kind: 'valuePath', path: vp.path, filter: inner }))),
     });
   }
   if (depth > 0) {
-    const sub = filterArb(paths, known, instants, depth - 1, valuePaths);
+    const sub = filterArb(paths, known, instants, depth - 1, valuePaths, vps);
     options.push(
       { weight: 2, arbitrary: fc.tuple(fc.constantFrom<'and' | 'or'>('and', 'or'), sub, sub).map(([kind, left, right]): Filter => ({ kind, left, right })) },
       { weight: 1, arbitrary: sub.map((f): Filter => ({ kind: 'not', filter: f })) },
@@ -146,6 +165,7 @@ describe.each(storeKinds())('SQL filters agree with evaluateFilter (%s)', (db) =
   const registry = new SchemaRegistry();
   let h: Harness;
   const served: Array<Record<string, unknown>> = [];
+  const groups: Array<Record<string, unknown>> = [];
 
   beforeAll(async () => {
     h = await Harness.start({ db });
@@ -156,7 +176,23 @@ describe.each(storeKinds())('SQL filters agree with evaluateFilter (%s)', (db) =
       if (res.status !== 201) throw new Error(`POST /Users ${res.status}: ${JSON.stringify(res.body)} for ${JSON.stringify(toBody(users[i]!, i, names[i]!))}`);
       served.push(res.body);
     }
+    // Groups with random members: users and earlier groups (nested), some empty; names that fold oddly.
+    const picks = fc.sample(fc.tuple(nonEmpty, fc.subarray(served.map((u) => u.id as string), { maxLength: 12 }), fc.boolean()), { numRuns: GROUPS, seed: SEED + 2 });
+    for (const [i, [name, members, nested]] of picks.entries()) {
+      const inner = nested && groups.length ? [{ value: groups[i % groups.length]!.id as string, type: 'Group' }] : [];
+      const res = await h.scim('POST', '/Groups', { schemas: [GROUP], displayName: `${name} ${i}`, members: [...members.map((value) => ({ value })), ...inner] });
+      if (res.status !== 201) throw new Error(`POST /Groups ${res.status}: ${JSON.stringify(res.body)}`);
+      groups.push(res.body);
+    }
+    // As served now: users carry their groups, group members their display.
+    served.splice(0, served.length, ...await listAll('/Users'));
+    groups.splice(0, groups.length, ...withMemberDisplay(await listAll('/Groups'), [...served, ...await listAll('/Groups')]));
   }, 60_000);
+
+  async function listAll(endpoint: string): Promise<Array<Record<string, unknown>>> {
+    const res = await h.scim('GET', `${endpoint}?count=1000`);
+    return res.body.Resources as Array<Record<string, unknown>>;
+  }
 
   afterAll(async () => {
     await h?.close();
@@ -171,26 +207,29 @@ describe.each(storeKinds())('SQL filters agree with evaluateFilter (%s)', (db) =
       else if (v && typeof v === 'object') Object.values(v).forEach(walk);
     };
     served.slice(0, 20).forEach(walk);
+    groups.forEach((g) => { walk(g.displayName); walk(g.id); (g.members as Array<Record<string, unknown>> | undefined)?.slice(0, 3).forEach(walk); });
+    out.add('direct'); out.add('User'); out.add('group');
     return [...out];
   }
 
-  async function check(filter: Filter): Promise<void> {
+  async function check(filter: Filter, endpoint: '/Users' | '/Groups' = '/Users'): Promise<void> {
     const textFilter = formatFilter(filter);
+    const resources = endpoint === '/Users' ? served : groups;
     let expected: string[] | undefined;
     try {
-      const predicate = compileInMemory(parseFilter(textFilter), registry, 'User');
-      expected = served.filter((r) => predicate(r)).map((r) => r.id as string).sort();
+      const predicate = compileInMemory(parseFilter(textFilter), registry, endpoint === '/Users' ? 'User' : 'Group');
+      expected = resources.filter((r) => predicate(r)).map((r) => r.id as string).sort();
     } catch (e) {
       if (!(e instanceof ScimError)) throw e;
     }
-    const res = await h.scim('GET', `/Users?filter=${encodeURIComponent(textFilter)}&count=1000`);
+    const res = await h.scim('GET', `${endpoint}?filter=${encodeURIComponent(textFilter)}&count=1000`);
     if (expected === undefined) {
       STATS.invalid++;
       expect({ filter: textFilter, status: res.status }).toEqual({ filter: textFilter, status: 400 });
       return;
     }
     expect({ filter: textFilter, status: res.status }).toEqual({ filter: textFilter, status: 200 });
-    STATS.valid++; if (expected.length > 0 && expected.length < served.length) STATS.selective++;
+    STATS.valid++; if (expected.length > 0 && expected.length < resources.length) STATS.selective++;
     const got = (res.body.Resources as Array<{ id: string }>).map((r) => r.id).sort();
     expect({ filter: textFilter, ids: got }).toEqual({ filter: textFilter, ids: expected });
   }
@@ -198,7 +237,13 @@ describe.each(storeKinds())('SQL filters agree with evaluateFilter (%s)', (db) =
   it('returns exactly the resources evaluateFilter selects', async () => {
     const instants = served.map((r) => Date.parse((r.meta as { created: string }).created));
     const arb = filterArb(PATHS, known(), instants, 2, true);
-    await fc.assert(fc.asyncProperty(arb, check), { numRuns: FILTERS, seed: SEED, endOnFailure: false });
+    await fc.assert(fc.asyncProperty(arb, (f) => check(f)), { numRuns: FILTERS, seed: SEED, endOnFailure: false });
+  }, 60_000);
+
+  it('returns exactly the groups evaluateFilter selects (members from group_member)', async () => {
+    const instants = groups.map((r) => Date.parse((r.meta as { created: string }).created));
+    const arb = filterArb(GROUP_PATHS, known(), instants, 2, true, GROUP_VALUE_PATHS);
+    await fc.assert(fc.asyncProperty(arb, (f) => check(f, '/Groups')), { numRuns: FILTERS, seed: SEED + 3, endOnFailure: false });
   }, 60_000);
 
   it('never answers a random filter text with a 5xx', async () => {
