@@ -79,6 +79,13 @@ describe(compileTargetRules.name, () => {
       .not.toThrow();
   });
 
+  it('should refuse an attribute mapped both always and applyOn create', () => {
+    expect(() => compileTargetRules(target({ mappings: [
+      { target: 'name', source: 'name' },
+      { target: 'name.givenName', value: 'x', applyOn: 'create' },
+    ] }))).toThrow('target app-one: mappings[1] (name.givenName): applyOn create overlaps mappings[0] (name), which is applyOn always; map an attribute one way');
+  });
+
   it('should evaluate scope for users, the group selection for groups, and nothing for types the target does not take', () => {
     const rules = compileTargetRules(target({ scope: 'groups.display eq "slack-users"', groups: { filter: 'displayName sw "eng-"' } }));
     expect(rules.referencesGroups).toBe(true);

@@ -166,12 +166,20 @@ export function targetRulesHash(target: TargetConfig): string {
 }
 
 /**
- * A create-only entry inside a multi-valued attribute that `always` entries also write cannot work:
- * the diff replaces a multi-valued attribute whole, which would drop the create-only element.
+ * An attribute is mapped one way: a create-only entry may not overlap an `always` entry, and a
+ * create-only element inside a multi-valued attribute that pass-through also sends cannot work (the
+ * diff replaces a multi-valued attribute whole, which would drop the create-only element).
  */
 function checkCreateOnlyConflicts(target: TargetConfig, mappings: CompiledMapping[], problems: string[]): void {
+  const overlaps = (a: string, b: string) => a === b || a.startsWith(`${b}.`) || b.startsWith(`${a}.`);
   for (const m of mappings) {
-    if (m.applyOn !== 'create' || !(m.target.filter || m.target.attribute?.multiValued)) continue;
+    if (m.applyOn !== 'create') continue;
+    const clash = mappings.find(o => o.applyOn === 'always' && o.resourceType === m.resourceType && overlaps(o.target.intentKey, m.target.intentKey));
+    if (clash) {
+      problems.push(`target ${target.id}: mappings[${m.index}] (${m.config.target}): applyOn create overlaps mappings[${clash.index}] (${clash.config.target}), which is applyOn always; map an attribute one way`);
+      continue;
+    }
+    if (!(m.target.filter || m.target.attribute?.multiValued)) continue;
     const key = m.target.intentKey;
     const alwaysWrites = mappings.some(o => o.applyOn === 'always' && o.resourceType === m.resourceType && o.target.intentKey === key)
       || (target.passThrough === 'core' && passesThrough(m.resourceType, key));
