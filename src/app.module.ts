@@ -3,6 +3,7 @@ import { AppConfig } from './config/app-config.js';
 import { Role } from './config/env.js';
 import { CoreModule } from './core.module.js';
 import { HrIngressModule, HrWorkerModule } from './hr/hr.module.js';
+import { AdminModule } from './ops/admin/admin.module.js';
 import { OpsModule } from './ops/ops.module.js';
 import { PipelineModule } from './pipeline/pipeline.module.js';
 import { ScimModule } from './scim/scim.module.js';
@@ -12,7 +13,7 @@ import { ScimModule } from './scim/scim.module.js';
 export class AppModule {
   static forRole(role: Role, config: AppConfig): DynamicModule {
     const imports: DynamicModule['imports'] = [CoreModule.forConfig(config), OpsModule];
-    if (role !== 'worker') imports.push(ScimModule, HrIngressModule);
+    if (role !== 'worker') imports.push(ScimModule, AdminModule.forRole(role), HrIngressModule);
     if (role !== 'api') imports.push(PipelineModule, HrWorkerModule);
     return { module: AppModule, imports };
   }

@@ -9,6 +9,8 @@ import { TokenStore } from './auth/token-store.js';
 import { AppConfig, loadConfig } from './config/app-config.js';
 import { ConfigError } from './config/config.error.js';
 import { isSqlite, Role } from './config/env.js';
+import { mountAdminOpenApi } from './ops/admin/openapi.js';
+import { RoutingExceptionFilter } from './ops/admin/problem.filter.js';
 import { ScimExceptionFilter } from './scim/scim-exception.filter.js';
 import { ERROR_SCHEMA, SCIM_MEDIA_TYPE } from './scim/scim.constants.js';
 import type { Server } from 'node:http';
@@ -47,7 +49,11 @@ export async function startSwitchboard(opts: StartOptions): Promise<RunningSwitc
   // HR webhooks are verified over their raw bytes: read them before any body parser (src/hr/raw-body.middleware.ts).
   app.use('/hr/webhooks', hrRawBody);
   app.useBodyParser('json', { type: ['application/json', 'application/scim+json', 'application/*+json'], limit: '10mb' });
-  app.useGlobalFilters(new ScimExceptionFilter());
+  // Preview takes a target block as YAML text too.
+  app.useBodyParser('text', { type: ['application/yaml', 'application/x-yaml', 'text/yaml'], limit: '1mb' });
+  // /admin errors are problem details (RFC 9457); everything else keeps SCIM Errors.
+  app.useGlobalFilters(new RoutingExceptionFilter(new ScimExceptionFilter()));
+  if (opts.role !== 'worker') mountAdminOpenApi(app, process.env.npm_package_version ?? '0.1.0');
   app.set('trust proxy', 'loopback');
   const missing = TokenStore.missingTokens(config);
   if (missing.length) new NestLogger('Switchboard').warn(`SCIM clients without a token in the environment (they cannot sign in): ${missing.join(', ')}`);

@@ -7,6 +7,7 @@ import { ConfigError } from '../config/config.error.js';
 import { loadEnv, Role } from '../config/env.js';
 import { dataSourceOptions } from '../db/data-source.js';
 import { startSwitchboard } from '../main.js';
+import { registerPreviewCommand } from './preview.command.js';
 
 /**
  * Exit after this long if a graceful shutdown hangs (e.g. Redis unreachable, stack-notes §3). Longer
@@ -64,5 +65,7 @@ program.command('check-config').description('validate env and switchboard.yaml, 
     console.log(`switchboard: configuration OK (${c.clients.length} clients, ${c.targets.length} targets)`);
   } catch (e) { fail(e); }
 });
+
+registerPreviewCommand(program);
 
 void program.parseAsync(process.argv.length > 2 ? process.argv : [...process.argv, 'all']);
