@@ -2,12 +2,16 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { LessThanOrEqual } from 'typeorm';
 import { nowIso } from '../common/clock.js';
 import { APP_CONFIG, AppConfig } from '../config/app-config.js';
+import { HrSourceConfig } from '../config/hr-config.dto.js';
 import { DbService } from '../db/db.service.js';
 import { MetricsService } from '../ops/metrics.service.js';
 import { HrEventEntity } from './hr-event.entity.js';
 import { HrIdentityWriter, HrPermanentError } from './hr-identity.writer.js';
 import { hrMetrics, HrMetrics } from './hr.metrics.js';
 import { ScheduledChangeEntity } from './scheduled-change.entity.js';
+
+/** Reason of an update that came before its employee's identity existed (re-applied when the hire is provisioned). */
+export const NO_IDENTITY_YET = 'no identity for this employee yet (no hire provisioned, nothing matched)';
 
 /** What a run did — returned, not thrown, so metrics count it without tripping retries (STYLE.md §3). */
 export type HrOutcome = 'applied' | 'ignored' | 'not-due' | 'skipped' | 'failed';
@@ -44,7 +48,7 @@ export class HrEventProcessor {
       let reason: string | null = null;
       if (ev.action === 'update') {
         const r = await this.writer.write(source, ev, { create: false });
-        if (!r) { outcome = 'ignored'; reason = 'no identity for this employee yet (no hire seen, nothing matched)'; }
+        if (!r) { outcome = 'ignored'; reason = NO_IDENTITY_YET; }
       } else if (ev.action === 'hire' || ev.action === 'terminate') {
         // Attributes that come with a dated action (job title, end date) apply now to a known identity;
         // the action itself waits for its scheduled_change row.
@@ -84,6 +88,7 @@ export class HrEventProcessor {
           sourceId: row.sourceId, employeeId: row.employeeId, action: 'activate', status: 'pending',
         }));
         resourceId = (await this.writer.write(source, ev, { create: true, active: !waitsForStart }))?.id ?? null;
+        await this.replayEarlyUpdates(source, row);
       } else if (row.action === 'activate') {
         resourceId = (await this.writer.write(source, ev, { create: false, active: true, activeOnly: true }))?.id ?? null;
       } else {
@@ -99,6 +104,21 @@ export class HrEventProcessor {
         return { outcome: 'failed' };
       }
       throw e;
+    }
+  }
+
+  /**
+   * Updates that arrived between a future hire's webhook and its provisioning found no identity; now
+   * that it exists they apply in source-time order (the per-attribute timestamps keep the newest).
+   */
+  private async replayEarlyUpdates(source: HrSourceConfig, row: ScheduledChangeEntity): Promise<void> {
+    const early = await this.db.manager.find(HrEventEntity, {
+      where: { sourceId: row.sourceId, employeeId: row.employeeId, action: 'update', status: 'ignored', reason: NO_IDENTITY_YET },
+      order: { sourceTs: 'ASC' },
+    });
+    for (const ev of early) {
+      await this.writer.write(source, ev, { create: false });
+      await this.db.write(em => em.update(HrEventEntity, { id: ev.id, status: 'ignored' }, { status: 'applied', reason: 'applied when the hire was provisioned', processedAt: nowIso() }));
     }
   }
 

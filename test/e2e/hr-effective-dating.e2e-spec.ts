@@ -19,6 +19,8 @@ describe.each(storeKinds())('HR effective dating, out-of-order updates, rehire (
     await api.start();
     app = await startScimmyApp({ token: TARGET_TOKEN });
     const people = sourceDocs(api.url, { 'standard-webhooks': { timezone: 'Europe/Berlin', preHireDays: 1, inactiveUntilStart: true } }).filter(s => s.id === 'people');
+    // A second source of the same kind that provisions at the start date itself (preHireDays 0).
+    people.push({ ...people[0], id: 'later', preHireDays: 0 });
     h = await Harness.start({
       db, targets: [{ id: 'apps', baseUrl: app.url, deprovision: 'disable' }],
       extraConfig: { hrSources: people, hr: { sweepIntervalMs: 400, staleAfterMs: 1000 } },
@@ -31,8 +33,8 @@ describe.each(storeKinds())('HR effective dating, out-of-order updates, rehire (
     await api?.close();
   });
 
-  const send = async (type: 'hired' | 'updated' | 'terminated' | 'termination_cancelled', vars: Record<string, string | number>) => {
-    const r = await deliver(h.sb.url, 'people', 'standard-webhooks', fixture('standard-webhooks', `employee.${type}.json`, { ...vars, timestamp: vars.timestamp ?? new Date().toISOString() }));
+  const send = async (type: 'hired' | 'updated' | 'terminated' | 'termination_cancelled', vars: Record<string, string | number>, source = 'people') => {
+    const r = await deliver(h.sb.url, source, 'standard-webhooks', fixture('standard-webhooks', `employee.${type}.json`, { ...vars, timestamp: vars.timestamp ?? new Date().toISOString() }));
     expect(r.status).toBe(202);
     return r.body.id as string;
   };
@@ -63,12 +65,14 @@ describe.each(storeKinds())('HR effective dating, out-of-order updates, rehire (
 
   it('fires a corrected termination once, at the new time', async () => {
     const { vars, id } = await hired();
-    await eventDone(await send('terminated', { ...vars, effectiveDate: inSeconds(1.5) }));
-    const corrected = Date.now() + 4500;
+    const first = Date.now() + 3000;
+    await eventDone(await send('terminated', { ...vars, effectiveDate: new Date(first).toISOString() }));
+    const corrected = Date.now() + 6000;
     const correction = await send('terminated', { ...vars, effectiveDate: new Date(corrected).toISOString() });
     await eventDone(correction);
+    expect(Date.now()).toBeLessThan(first); // the correction came in time
     const version = (await user(vars.email))!.meta.version;
-    await sleep(3000);
+    await sleep(first - Date.now() + 1500);
     expect((await user(vars.email))!.active).toBe(true);
     await waitFor(async () => (await user(vars.email))?.active === false, 15_000, 'corrected termination');
     expect(Date.now()).toBeGreaterThanOrEqual(corrected);
@@ -84,9 +88,11 @@ describe.each(storeKinds())('HR effective dating, out-of-order updates, rehire (
 
   it('never fires a cancelled termination', async () => {
     const { vars } = await hired();
-    await eventDone(await send('terminated', { ...vars, effectiveDate: inSeconds(1.5) }));
+    const at = Date.now() + 4000;
+    await eventDone(await send('terminated', { ...vars, effectiveDate: new Date(at).toISOString() }));
     await eventDone(await send('termination_cancelled', vars));
-    await sleep(3500);
+    expect(Date.now()).toBeLessThan(at); // the cancel came in time (else the box is too slow for this test)
+    await sleep(at - Date.now() + 2000);
     expect((await user(vars.email))!.active).toBe(true);
     const [row] = await q("SELECT status FROM scheduled_change WHERE employee_id = $1 AND action = 'terminate'", [vars.employeeId]);
     expect(row.status).toBe('cancelled');
@@ -94,7 +100,7 @@ describe.each(storeKinds())('HR effective dating, out-of-order updates, rehire (
 
   it('applies a pending termination after Redis lost its data (own prefix deleted)', async () => {
     const { vars } = await hired();
-    await eventDone(await send('terminated', { ...vars, effectiveDate: inSeconds(2) }));
+    await eventDone(await send('terminated', { ...vars, effectiveDate: inSeconds(3) }));
     await deletePrefix(h.redisUrl, h.prefix);
     await waitFor(async () => (await user(vars.email))?.active === false, 20_000, 'termination after the Redis flush');
   });
@@ -107,6 +113,20 @@ describe.each(storeKinds())('HR effective dating, out-of-order updates, rehire (
     expect((await user(vars.email))!.active).toBe(false);
     await waitFor(async () => (await user(vars.email))?.active === true, 15_000, 'activation at start');
     expect(Date.now()).toBeGreaterThanOrEqual(start);
+  });
+
+  it('applies updates that arrive before a future hire is provisioned, once it is', async () => {
+    const start = Date.now() + 3000;
+    const vars = person(`l${++n}${db[0]}`, { effectiveDate: new Date(start).toISOString() });
+    await eventDone(await send('hired', vars, 'later'));
+    const early = await send('updated', { ...vars, title: 'Promoted Before Start', timestamp: new Date(Date.now() + 1000).toISOString() }, 'later');
+    await eventDone(early);
+    expect(await user(vars.email)).toBeUndefined();
+    expect((await q('SELECT status FROM hr_event WHERE id = $1', [early]))[0].status).toBe('ignored');
+    await waitFor(async () => (await user(vars.email))?.active === true, 15_000, 'provisioning at the start');
+    expect(Date.now()).toBeGreaterThanOrEqual(start);
+    await waitFor(async () => (await user(vars.email))?.title === 'Promoted Before Start', 5_000, 'the early update');
+    expect((await q('SELECT status FROM hr_event WHERE id = $1', [early]))[0].status).toBe('applied');
   });
 
   it('reads a date without time in the source time zone: termination at the end of that day', async () => {
