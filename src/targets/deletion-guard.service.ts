@@ -7,7 +7,6 @@ import { DbService } from '../db/db.service.js';
 import { MetricsService } from '../ops/metrics.service.js';
 import { JobQueueService } from '../pipeline/job-queue.service.js';
 import { PushJobData } from '../pipeline/job.types.js';
-import { CircuitService } from './circuit.service.js';
 import { TargetStateService } from './target-state.service.js';
 
 /** What the guard says about one deprovision: go ahead, hold it (target quarantined), or drop it (operator rejected). */
@@ -86,7 +85,6 @@ export class DeletionGuardService implements OnApplicationBootstrap, OnApplicati
     private readonly jobs: JobQueueService,
     private readonly states: TargetStateService,
     private readonly metrics: MetricsService,
-    private readonly circuits: CircuitService,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -187,9 +185,10 @@ export class DeletionGuardService implements OnApplicationBootstrap, OnApplicati
     await redis.del(keys.held, keys.window, keys.quarantine);
     await this.states.setQuarantine(targetId, null, null);
     this.metrics.targetQuarantined.set({ target: targetId }, 0);
-    // An open circuit keeps the queue paused; its probe resumes it.
-    const circuit = await this.circuits.state(targetId).then(c => c.state, () => 'closed');
-    if (circuit === 'closed') await this.jobs.pushQueue(targetId).resume();
+    // An open circuit keeps the queue paused; its probe resumes it. (Its Redis hash, circuit.service.ts —
+    // read directly: CircuitService asks this service whether a target is quarantined.)
+    const circuit = await redis.hget(`${this.config.env.queuePrefix}:circuit:${targetId}`, 'state').catch(() => null);
+    if (circuit !== 'open' && circuit !== 'half-open') await this.jobs.pushQueue(targetId).resume();
     this.log.warn({ event: `target.quarantine-${decision}`, targetId, by, held: list.length }, `Deletion guard: ${by} ${decision} ${list.length} held deprovisions at target ${target.id}`);
     return this.status(targetId);
   }
