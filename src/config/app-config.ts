@@ -3,14 +3,15 @@ import { plainToInstance } from 'class-transformer';
 import { validateSync, ValidationError } from 'class-validator';
 import { parse as parseYaml } from 'yaml';
 import { ConfigError } from './config.error.js';
-import { DeletionGuardConfig, normaliseDeletionGuard } from './deletion-guard.dto.js';
-import { MatchingConfig, normaliseMatching, resolveProfile, TargetProfile } from './profile-config.dto.js';
 import { GroupSelection, MappingConfig, normaliseTargetRules, SchemaCheckMode } from './mapping-config.dto.js';
 import { targetRuleProblems } from '../mapping/target-rules.js';
+import { DeletionGuardConfig, normaliseDeletionGuard } from './deletion-guard.dto.js';
+import { MatchingConfig, normaliseMatching, resolveProfile, TargetProfile } from './profile-config.dto.js';
 import { EnvConfig, loadEnv } from './env.js';
 import { normaliseRateLimit, normaliseTargetAuth, RateLimitConfig, TargetAuthConfig, targetSecretEnvs } from './target-auth.dto.js';
 import { ClientScope, DEPROVISION_ACTIONS, DeprovisionAction, FileConfigDto, TargetDto } from './file-config.dto.js';
 import { buildHrConfig, HrConfig } from './hr-config.dto.js';
+import { buildSchemasConfig, CustomSchemasConfig } from './schema-config.dto.js';
 
 /** A SCIM client after validation; `tokenEnv` is resolved at auth time, never stored in config. */
 export interface ClientConfig { id: string; tokenEnv: string; scopes: ClientScope[] }
@@ -41,12 +42,12 @@ export interface TargetConfig {
   concurrency: number;
   retry: { attempts: number; backoffMs: number; maxBackoffMs: number };
   circuit: { failureThreshold: number; probeIntervalMs: number };
+  /** Request budget and cross-process concurrency (target-auth.dto.ts); absent: no budget. */
+  rateLimit?: RateLimitConfig;
   /** Leave out-of-scope accounts alone (a recorded skip) instead of `deprovision.onOutOfScope`. */
   skipOutOfScopeDeletions?: boolean;
   /** Mass-deletion guard thresholds. */
   deletionGuard?: DeletionGuardConfig;
-  /** Request budget and cross-process concurrency (target-auth.dto.ts); absent: no budget. */
-  rateLimit?: RateLimitConfig;
   /** Matching attributes per resource type, tried in order. Always set by buildAppConfig (absent = defaults, DEFAULT_MATCHING). */
   matching?: MatchingConfig;
   /** Quirk profile with its preset applied. Always set by buildAppConfig (absent = `generic`). */
@@ -71,6 +72,8 @@ export interface AppConfig {
   releasedTargets: string[];
   /** HR sources, source precedence (`ownership`) and the scheduled-change sweep. */
   hr: HrConfig;
+  /** Custom SCIM extension schemas and the resource types they extend (`schemas:`), for the SchemaRegistry. */
+  schemas: CustomSchemasConfig;
 }
 
 function flatten(errors: ValidationError[], prefix = ''): string[] {
@@ -127,9 +130,9 @@ export function buildAppConfig(doc: unknown, env: EnvConfig): AppConfig {
       concurrency: t.concurrency ?? 4,
       retry: { attempts: t.retry?.attempts ?? 8, backoffMs: t.retry?.backoffMs ?? 1000, maxBackoffMs: t.retry?.maxBackoffMs ?? 600000 },
       circuit: { failureThreshold: t.circuit?.failureThreshold ?? 5, probeIntervalMs: t.circuit?.probeIntervalMs ?? 5000 },
+      rateLimit: normaliseRateLimit(t.rateLimit),
       skipOutOfScopeDeletions: t.skipOutOfScopeDeletions ?? false,
       deletionGuard: normaliseDeletionGuard(t.deletionGuard),
-      rateLimit: normaliseRateLimit(t.rateLimit),
       matching: normaliseMatching(t.matching, where, problems),
       profile: resolveProfile(t.profile),
     };
@@ -138,7 +141,8 @@ export function buildAppConfig(doc: unknown, env: EnvConfig): AppConfig {
   for (const id of new Set(dup(targets.map(t => t.id)))) problems.push(`targets: duplicate id "${id}"`);
   for (const id of new Set(dup((dto.clients ?? []).map(c => c.id)))) problems.push(`clients: duplicate id "${id}"`);
   const hr = buildHrConfig(dto.hrSources, dto.ownership, dto.hr, problems);
-  problems.push(...targetRuleProblems(targets));
+  const schemas = buildSchemasConfig(dto.schemas, problems);
+  problems.push(...targetRuleProblems(targets, schemas));
   if (problems.length) throw new ConfigError(env.configPath, problems);
   const p = dto.pipeline ?? {};
   return {
@@ -154,6 +158,7 @@ export function buildAppConfig(doc: unknown, env: EnvConfig): AppConfig {
     },
     releasedTargets: dto.releasedTargets ?? [],
     hr,
+    schemas,
   };
 }
 

@@ -8,8 +8,9 @@ import { RateLimitDto, TargetAuthDto } from './target-auth.dto.js';
 
 export { RateLimitDto, TargetAuthDto } from './target-auth.dto.js';
 import { TargetProfileDto } from './profile-config.dto.js';
-import { MappingDto } from './mapping-config.dto.js';
 import { DeletionGuardDto } from './deletion-guard.dto.js';
+import { MappingDto } from './mapping-config.dto.js';
+import { SchemaConfigDto } from './schema-config.dto.js';
 
 export { MappingDto } from './mapping-config.dto.js';
 
@@ -100,6 +101,14 @@ export class TargetDto {
   @IsOptional() @ValidateNested() @Type(() => CircuitDto)
   circuit?: CircuitDto;
 
+  /** Leave accounts that leave `scope` as they are (a recorded skip) instead of `deprovision.onOutOfScope`. */
+  @IsOptional() @IsBoolean()
+  skipOutOfScopeDeletions?: boolean;
+
+  /** Mass-deletion guard (deletion-guard.dto.ts). */
+  @IsOptional() @ValidateNested() @Type(() => DeletionGuardDto)
+  deletionGuard?: DeletionGuardDto;
+
   /** Requests per window and pushes in flight, across all worker processes (see RateLimitDto). */
   @IsOptional() @ValidateNested() @Type(() => RateLimitDto)
   rateLimit?: RateLimitDto;
@@ -111,14 +120,6 @@ export class TargetDto {
   /** Quirk profile: a preset plus switches (profile-config.dto.ts). */
   @IsOptional() @ValidateNested() @Type(() => TargetProfileDto)
   profile?: TargetProfileDto;
-
-  /** Leave accounts that leave `scope` as they are (a recorded skip) instead of `deprovision.onOutOfScope`. */
-  @IsOptional() @IsBoolean()
-  skipOutOfScopeDeletions?: boolean;
-
-  /** Mass-deletion guard (deletion-guard.dto.ts). */
-  @IsOptional() @ValidateNested() @Type(() => DeletionGuardDto)
-  deletionGuard?: DeletionGuardDto;
 }
 
 /** Pipeline tunables; every field has a default. */
@@ -154,4 +155,8 @@ export class FileConfigDto {
 
   @IsOptional() @ValidateNested() @Type(() => HrSettingsDto)
   hr?: HrSettingsDto;
+
+  /** Custom SCIM extension schemas (RFC 7643 §3.3; src/config/schema-config.dto.ts). */
+  @IsOptional() @IsArray() @ValidateNested({ each: true }) @Type(() => SchemaConfigDto)
+  schemas?: SchemaConfigDto[];
 }

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { ScimAuthGuard } from '../auth/scim-auth.guard.js';
+import { APP_CONFIG, AppConfig } from '../config/app-config.js';
 import { BulkController } from './bulk/bulk.controller.js';
 import { BulkService } from './bulk/bulk.service.js';
 import { DiscoveryController } from './discovery.controller.js';
@@ -13,6 +14,6 @@ import { UsersController } from './users.controller.js';
 /** The SCIM 2.0 service provider under `/scim/v2` (RFC 7643 / RFC 7644). */
 @Module({
   controllers: [UsersController, GroupsController, BulkController, DiscoveryController],
-  providers: [ScimAuthGuard, PatchService, BulkService, ResourceQueryService, ScimUrls, { provide: SchemaRegistry, useFactory: () => new SchemaRegistry() }],
+  providers: [ScimAuthGuard, PatchService, BulkService, ResourceQueryService, ScimUrls, { provide: SchemaRegistry, useFactory: (config: AppConfig) => new SchemaRegistry(config.schemas), inject: [APP_CONFIG] }],
 })
 export class ScimModule {}
