@@ -178,61 +178,50 @@ describe('push engine: PUT-only target (strict app refusing PATCH)', () => {
   });
 });
 
-describe('push engine: chunked membership of a 2,000-member group (strict app)', () => {
-  let app: DownstreamApp;
+describe('push engine: matching at the strict app (409 race, refused filter)', () => {
+  let raceApp: DownstreamApp;
+  let emailApp: DownstreamApp;
   let proxy: FaultProxy;
   let h: Harness;
-  const memberPatches: Array<{ add: number; remove: number }> = [];
 
   beforeAll(async () => {
-    app = await startStrictApp({ token: TARGET_TOKEN });
-    proxy = await startFaultProxy({
-      upstream: app.url,
-      onRequest: (method, path, body) => {
-        if (method !== 'PATCH' || !path.includes('/Groups/')) return;
-        const ops = (JSON.parse(body) as { Operations: Array<{ op: string; path: string; value?: unknown[] }> }).Operations;
-        memberPatches.push({
-          add: ops.filter(o => o.op === 'add').reduce((n, o) => n + (o.value?.length ?? 0), 0),
-          remove: ops.filter(o => o.op === 'remove').length,
-        });
-      },
+    raceApp = await startStrictApp({ token: TARGET_TOKEN });
+    emailApp = await startStrictApp({ token: TARGET_TOKEN });
+    proxy = await startFaultProxy({ upstream: raceApp.url });
+    h = await Harness.start({
+      targets: [
+        { id: 'race', baseUrl: proxy.url, resourceTypes: ['User'] },
+        // The strict app filters only userName, externalId, displayName and id.
+        { id: 'emailmatch', baseUrl: emailApp.url, resourceTypes: ['User'], matching: ['emails[primary eq true].value'] },
+      ],
     });
-    h = await Harness.start({ targets: [{ id: 'chunky', baseUrl: proxy.url, concurrency: 8, profile: { membershipChunkSize: 300 } }] });
   });
   afterAll(async () => {
     await h?.close();
     await proxy?.close();
-    await app?.close();
+    await raceApp?.close();
+    await emailApp?.close();
   });
 
-  it('should send 2,000 members as deltas of at most membershipChunkSize, and removals as one delta', async () => {
-    const ids: string[] = [];
-    const tc = Date.now();
-    for (let i = 0; i < 2000; i += 25) {
-      const batch = await Promise.all(Array.from({ length: 25 }, (_, k) => h.scim('POST', '/Users', userBody(`m${i + k}`))));
-      ids.push(...batch.map(r => r.body.id as string));
-    }
-    process.stdout.write(`2,000 users created in ${Date.now() - tc} ms\n`);
-    const t0 = Date.now();
-    await h.drain(180_000);
-    process.stdout.write(`2,000 users pushed in ${Date.now() - t0} ms\n`);
-    expect(app.users()).toHaveLength(2000);
-    const g = await h.scim('POST', '/Groups', { schemas: [GROUP], displayName: 'all-hands', members: ids.map(value => ({ value })) });
-    expect(g.status).toBe(201);
-    await h.drain(60_000);
-
-    expect(memberPatches.map(p => p.add)).toEqual([300, 300, 300, 300, 300, 300, 200]);
-    const grp = app.groups().find(x => x.displayName === 'all-hands')!;
-    const userIdByRemote = new Map(app.users().map(u => [u.id, u.userName]));
-    const remoteMembers = ((grp.members ?? []) as Array<{ value: string }>).map(m => userIdByRemote.get(m.value));
-    expect(new Set(remoteMembers).size).toBe(2000);
-    expect(remoteMembers.every(Boolean)).toBe(true);
-
-    // Removing 10 members: one delta of 10 removes, nothing re-sent.
-    memberPatches.length = 0;
-    expect((await h.scim('PATCH', `/Groups/${g.body.id}`, { schemas: [PATCH_OP], Operations: ids.slice(0, 10).map(id => ({ op: 'remove', path: `members[value eq "${id}"]` })) })).status).toBe(204);
+  it('should link on a 409 by matching again, and dead-letter a matching filter the app refuses', async () => {
+    // The account appears at the app between our lookup and our POST: the lookup answers "none".
+    const existing = await remoteCreate(raceApp, 'Users', { schemas: [USER], userName: 'gina@corp.example.com', title: 'Old' });
+    const emptyList = { schemas: ['urn:ietf:params:scim:api:messages:2.0:ListResponse'], totalResults: 0, Resources: [] };
+    proxy.addRule({ match: { method: 'GET', pathIncludes: 'filter=' }, status: 200, body: emptyList, times: 1 });
+    const id = (await h.scim('POST', '/Users', userBody('gina'))).body.id as string;
     await h.drain();
-    expect(memberPatches).toEqual([{ add: 0, remove: 10 }]);
-    expect((app.groups().find(x => x.displayName === 'all-hands')!.members as unknown[]).length).toBe(1990);
-  }, 300_000);
+
+    const links = h.get(TargetLinkService);
+    const race = (await links.get('race', id))!;
+    expect(race).toMatchObject({ status: 'synced', remoteId: existing.id });
+    expect(proxy.requests.filter(r => r.method === 'POST').map(r => r.status)).toEqual([409]);
+    expect(raceApp.users()).toHaveLength(1);
+    // Linked: the mapped state was sent to the existing account (its externalId is now the canonical id).
+    expect(raceApp.users()[0]).toMatchObject({ id: existing.id, externalId: id, displayName: 'gina Tester' });
+
+    const refused = (await links.get('emailmatch', id))!;
+    expect(refused.status).toBe('failed');
+    expect(refused.lastError).toContain('matching attribute "emails[primary eq true].value": the target refused the filter (HTTP 400, invalidFilter)');
+    expect(emailApp.users()).toHaveLength(0); // never created blind
+  });
 });
