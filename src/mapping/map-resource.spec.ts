@@ -213,6 +213,14 @@ describe('mapResource with expressions, applyOn and references', () => {
     expect(mapped.payload).toMatchObject({ title: '01.03.2024 u-1 User', nickName: 'none' });
   });
 
+  it('should select a source element with any filter operator, through the SCIM provider\'s evaluator', async () => {
+    const mapped = await mapResource(user(), targetWith('none', [
+      { target: 'nickName', source: 'emails[value ew "@HOME.example" and not (primary eq true)].value' },
+      { target: 'title', source: 'emails[type sw "x"].value', default: 'none' },
+    ]));
+    expect(mapped.payload).toMatchObject({ nickName: 'jane@home.example', title: 'none' });
+  });
+
   it('should pass the caller\'s groups to expressions', async () => {
     const mapped = await mapResource(user(), targetWith('none', [{ target: 'title', expression: '$join($groups.display, ",")' }]),
       { groups: [{ value: 'g-1', display: 'eng' }, { value: 'g-2', display: 'ops' }] });
