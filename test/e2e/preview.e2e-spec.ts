@@ -6,6 +6,7 @@ import type { PreviewReport } from '../../src/mapping/preview.js';
 import { startScimmyApp } from '../downstream/scimmy-app.js';
 import { startStrictApp } from '../downstream/strict-app.js';
 import { DownstreamApp } from '../downstream/downstream-app.js';
+import { storeKinds } from '../utils/databases.js';
 import { Harness, TARGET_TOKEN, TargetDoc } from '../utils/harness.js';
 
 const RW = 'preview-rw-token';
@@ -21,7 +22,7 @@ const FRESH_TOKEN_ENV = 'SB_TEST_FRESH_TOKEN';
  */
 const dept = (i: number) => (i % 3 === 0 ? 'Sales' : 'R&D');
 
-describe('dry run / preview (real HTTP, real run to compare)', () => {
+describe.each(storeKinds())('dry run / preview (real HTTP, real run to compare) (%s)', db => {
   let existingApp: DownstreamApp;
   let freshApp: DownstreamApp;
   let h: Harness;
@@ -40,8 +41,9 @@ describe('dry run / preview (real HTTP, real run to compare)', () => {
 
   /** Distinct resources per push-log action at a target, for rows written after `sinceId`. */
   const pushed = async (targetId: string, sinceId = 0): Promise<Record<string, number>> => {
+    const pg = h.get(DbService).isPostgres;
     const rows: Array<{ action: string; n: number | string }> = await h.get(DbService).manager.query(
-      'SELECT action, COUNT(DISTINCT resource_id) AS n FROM push_log WHERE target_id = ? AND ok = ? AND id > ? GROUP BY action', [targetId, 1, sinceId],
+      `SELECT action, COUNT(DISTINCT resource_id) AS n FROM push_log WHERE target_id = ${pg ? '$1' : '?'} AND ok = ${pg ? 'true' : '1'} AND id > ${pg ? '$2' : '?'} GROUP BY action`, [targetId, sinceId],
     );
     return Object.fromEntries(rows.map(r => [r.action, Number(r.n)]));
   };
@@ -63,6 +65,7 @@ describe('dry run / preview (real HTTP, real run to compare)', () => {
     freshApp = await startStrictApp({ token: TARGET_TOKEN });
     existing = { id: 'existing', baseUrl: existingApp.url, deprovision: 'disable' };
     h = await Harness.start({
+      db,
       clients: [
         { id: 'planner', token: RW, scopes: ['admin:read', 'admin:write'] },
         { id: 'viewer', token: RO, scopes: ['admin:read'] },
@@ -123,7 +126,7 @@ describe('dry run / preview (real HTTP, real run to compare)', () => {
   });
 
   it('should preview a new target over the whole population, offline and with matching, writing nothing', async () => {
-    const before = { log: await lastLogId(), links: (await h.get(DbService).manager.query('SELECT COUNT(*) AS n FROM target_link'))[0].n };
+    const before = { log: await lastLogId(), links: Number((await h.get(DbService).manager.query('SELECT COUNT(*) AS n FROM target_link'))[0].n) };
     const offline = await admin('POST', '/admin/targets/fresh/preview', RO, fresh());
     expect(offline.status).toBe(200);
     const r = offline.body as PreviewReport;
@@ -151,7 +154,7 @@ describe('dry run / preview (real HTTP, real run to compare)', () => {
     expect(m.samples.create.find(s => s.name === 'user2@example.com')!.values).toMatchObject({ active: false });
     // Nothing written, nothing enqueued; the app only answered GETs.
     expect(await lastLogId()).toBe(before.log);
-    expect((await h.get(DbService).manager.query('SELECT COUNT(*) AS n FROM target_link'))[0].n).toBe(before.links);
+    expect(Number((await h.get(DbService).manager.query('SELECT COUNT(*) AS n FROM target_link'))[0].n)).toBe(before.links);
     expect(freshApp.requests.filter(x => x.method !== 'GET').map(x => x.method)).toEqual(['POST']); // the test's own pre-created account
   });
 

@@ -89,12 +89,11 @@ export async function runPreview(db: DbService, target: TargetConfig, opts: RunP
   try {
     if (client) acc.matchedAtTarget();
     for (let after = ''; ;) {
-      const rows = await db.manager.find(ScimResourceEntity, {
-        where: { resourceType: In(target.resourceTypes), id: MoreThan(after) },
-        order: { id: 'ASC' },
-        take: pageSize,
-      });
-      if (!rows.length) break;
+      // Keyset paging on the primary key alone: a resource-type condition here lets SQLite pick the
+      // type index and sort every remaining row per page (quadratic over 100k users).
+      const page = await db.manager.find(ScimResourceEntity, { where: { id: MoreThan(after) }, order: { id: 'ASC' }, take: pageSize });
+      if (!page.length) break;
+      const rows = page.filter(r => target.resourceTypes.includes(r.resourceType));
       const ids = rows.map(r => r.id);
       const links = new Map((await db.manager.findBy(TargetLinkEntity, { targetId: target.id, resourceId: In(ids) })).map(l => [l.resourceId, l]));
       // Groups matter only to a scope that reads `groups.*` (group-based assignment) or an expression ($groups).
@@ -122,8 +121,8 @@ export async function runPreview(db: DbService, target: TargetConfig, opts: RunP
           acc.addError(subject, (e as Error).message);
         }
       }
-      if (rows.length < pageSize) break;
-      after = rows[rows.length - 1].id;
+      if (page.length < pageSize) break;
+      after = page[page.length - 1].id;
     }
   } finally {
     await client?.close();
