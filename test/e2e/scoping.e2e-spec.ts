@@ -2,6 +2,7 @@ import { startScimmyApp } from '../downstream/scimmy-app.js';
 import { startStrictApp } from '../downstream/strict-app.js';
 import { DownstreamApp } from '../downstream/downstream-app.js';
 import { DbService } from '../../src/db/db.service.js';
+import { JobQueueService } from '../../src/pipeline/job-queue.service.js';
 import { storeKinds } from '../utils/databases.js';
 import { Harness, TARGET_TOKEN, TargetDoc } from '../utils/harness.js';
 
@@ -68,6 +69,13 @@ describe.each(storeKinds())('scoping (%s)', db => {
     // Never provisioned and out of scope: no link, no request to either app.
     expect(await linkStatus('scoped', ids.bob)).toBeUndefined();
     expect(strict.requests.filter(r => r.path.includes('bob'))).toHaveLength(0);
+    // A push of it anyway (a replay, provision on demand): a recorded skip, still no link and no HTTP.
+    const before = strict.requests.length;
+    await h.get(JobQueueService).enqueuePush({ targetId: 'scoped', resourceType: 'User', resourceId: ids.bob, version: 1, mode: 'live', correlationId: 'replay-bob' }, { kind: 'replay', n: 1 });
+    await h.drain();
+    expect(await pushLog('scoped', ids.bob)).toEqual([{ action: 'skip', error: 'out of scope' }]);
+    expect(await linkStatus('scoped', ids.bob)).toBeUndefined();
+    expect(strict.requests.length).toBe(before);
 
     // ada leaves the scope; bob enters it.
     expect((await setDept(ids.ada, 'Sales')).status).toBe(200);
@@ -119,6 +127,12 @@ describe.each(storeKinds())('scoping (%s)', db => {
     expect((await rename('slack-users')).status).toBeLessThan(300);
     await h.drain();
     expect(names(strict)).toEqual(['ben', 'cat']);
+
+    // The assigning group deleted: its members leave the scope.
+    expect((await h.scim('DELETE', `/Groups/${g.body.id}`)).status).toBe(204);
+    await h.drain();
+    expect(names(strict)).toEqual([]);
+    expect(await linkStatus('slack', ids.cat)).toBe('out_of_scope');
   }, SLOW);
 
   it('should push only the groups the group filter selects and delete a group leaving the selection', async () => {
