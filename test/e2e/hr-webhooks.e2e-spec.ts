@@ -32,7 +32,10 @@ describe.each(storeKinds())('HR webhooks: verification, idempotency, bad payload
     api = new FakeHrApi();
     await api.start();
     app = await startScimmyApp({ token: TARGET_TOKEN });
-    h = await Harness.start({ db, targets: [{ id: 'apps', baseUrl: app.url, deprovision: 'disable' }], extraConfig: { hrSources: sourceDocs(api.url) } });
+    h = await Harness.start({
+      db, targets: [{ id: 'apps', baseUrl: app.url, deprovision: 'disable' }], extraConfig: { hrSources: sourceDocs(api.url) },
+      clients: [{ id: 'ops', token: 'hr-ops-token', scopes: ['admin:read'] }],
+    });
   });
 
   afterAll(async () => {
@@ -129,6 +132,20 @@ describe.each(storeKinds())('HR webhooks: verification, idempotency, bad payload
     const [raw] = await rows('SELECT payload FROM hr_event WHERE id = $1', [bad.body.id]);
     expect(JSON.parse(raw.payload).raw).toBe('{"type": "employee.hired", "data": ');
     expect(Number((await rows('SELECT COUNT(*) AS n FROM change_event WHERE resource_id = $1', [bad.body.id]))[0].n)).toBe(0);
+
+    // Operators see them through the admin API (admin:read), payload only per event.
+    const admin = async (path: string, token = 'hr-ops-token') => {
+      const res = await request(`${h.sb.url}/admin/hr${path}`, { headers: { authorization: `Bearer ${token}` } });
+      return { status: res.statusCode, body: await res.body.json() as any };
+    };
+    const list = await admin('/events?source=people&status=rejected');
+    expect(list.status).toBe(200);
+    expect(list.body.items.map((e: { reason: string }) => e.reason)).toEqual(expect.arrayContaining(['unparsable JSON', 'missing employee id']));
+    expect(list.body.items[0].payload).toBeUndefined();
+    const one = await admin(`/events/${bad.body.id}`);
+    expect(one.body).toMatchObject({ status: 'rejected', reason: 'unparsable JSON', payload: { raw: '{"type": "employee.hired", "data": ' } });
+    expect((await admin('/events', 'test-client-token')).status).toBe(403);
+    expect((await admin('/events?status=bogus')).status).toBe(400);
   });
 
   it('splits a BambooHR batch into one event per employee and answers unknown sources 404', async () => {
