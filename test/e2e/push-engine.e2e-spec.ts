@@ -96,6 +96,29 @@ describe('push engine: matching (lenient app)', () => {
     expect(dead?.data.summary).toContain('ambiguous match: matching attribute "emails[primary eq true].value" found 2');
     expect(dead?.data.summary).not.toContain('carol@');
     expect(app.users().filter(u => JSON.stringify(u.emails ?? []).includes('carol@example.com'))).toHaveLength(2);
+
+    // One account found by email for two people: linked to the first, the second is refused (never shared).
+    const shared = await remoteCreate(app, 'Users', { schemas: [USER], userName: 'front-desk', emails: [{ value: 'desk@example.com', primary: true }] });
+    const withDesk = (n: string) => userBody(n, { emails: [{ value: 'desk@example.com', type: 'work', primary: true }] });
+    const erin = (await h.scim('POST', '/Users', withDesk('erin'))).body.id as string;
+    await h.drain();
+    const frank = (await h.scim('POST', '/Users', withDesk('frank'))).body.id as string;
+    await h.drain();
+    expect((await links.get('lenient', erin))!.remoteId).toBe(shared.id);
+    const frankLink = (await links.get('lenient', frank))!;
+    expect(frankLink).toMatchObject({ status: 'failed', remoteId: null });
+    expect(frankLink.lastError).toContain('already linked to another resource');
+
+    // Provision on demand shows why: the trace of the failed attempt, with every match attempt.
+    const trace = await h.get(JobQueueService).provisionNow('lenient', 'User', ids.carol);
+    expect(trace.outcome).toBe('failed');
+    expect(trace.error).toContain('ambiguous match');
+    const match = trace.steps.find(s => s.kind === 'match');
+    expect(match).toMatchObject({ kind: 'match', result: 'ambiguous', attempts: [
+      { attribute: 'userName', filter: 'userName eq "carol@corp.example.com"', found: 0 },
+      { attribute: 'emails[primary eq true].value', filter: 'emails.value eq "carol@example.com"', found: 2 },
+    ] });
+    expect(trace.steps.filter(s => s.kind === 'http').map(s => s.kind === 'http' && s.call.method)).toEqual(['GET', 'GET']);
   });
 });
 

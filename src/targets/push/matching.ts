@@ -108,10 +108,12 @@ export function matchingAttributes(target: TargetConfig, type: ResourceTypeName)
  * matching attribute in order, reading its value from the MAPPED payload (what the target will hold):
  * exactly one account → linked; none (or no value) → next attribute; several → {@link MatchError}, never a
  * guess. A target that refuses the filter (400) is a MatchError too: creating instead could duplicate an
- * account. Every attempt is recorded in the trace.
+ * account, and so is an account `linkedElsewhere` says belongs to another resource. Every attempt is
+ * recorded in the trace.
  */
 export async function findRemoteMatch(
   client: TracedClient, target: TargetConfig, type: ResourceTypeName, payload: Json, trace: PushTrace,
+  linkedElsewhere?: (remoteId: string) => Promise<boolean>,
 ): Promise<string | undefined> {
   const style = target.profile?.matchFilter ?? 'attributePath';
   const attempts: TraceMatchAttempt[] = [];
@@ -149,6 +151,11 @@ export async function findRemoteMatch(
     if (fits.length === 1) {
       const id = fits[0].id;
       if (typeof id !== 'string' || !id) throw new TargetError(TargetErrorKind.Permanent, { detail: `matching attribute "${raw}": the target returned an account without an id` });
+      // Two canonical resources must never share one account (e.g. an email that moved between people).
+      if (linkedElsewhere && (await linkedElsewhere(id))) {
+        done('ambiguous', id);
+        throw new MatchError(`matching attribute "${raw}" found a ${type} account that is already linked to another resource at this target; refusing to link it twice`);
+      }
       done('linked', id);
       return id;
     }

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { In } from 'typeorm';
+import { In, Not } from 'typeorm';
 import type { TargetConfig } from '../../config/app-config.js';
 import type { DeprovisionAction } from '../../config/file-config.dto.js';
 import { resolveProfile } from '../../config/profile-config.dto.js';
@@ -124,7 +124,7 @@ export class PushEngine {
     }
     if (!remoteId) {
       current.action = 'link';
-      const found = await findRemoteMatch(client, target, type, payload, trace);
+      const found = await findRemoteMatch(client, target, type, payload, trace, this.linkedElsewhere(target.id, link.resourceId));
       if (found) {
         remoteId = found;
         base = undefined; // unknown remote state: send every mapped attribute
@@ -132,7 +132,7 @@ export class PushEngine {
         outcome = 'linked';
         await log('link', {});
       } else {
-        const created = await this.create(client, target, type, createPayloadOf(mapped, payload), log, current, trace);
+        const created = await this.create(client, target, type, createPayloadOf(mapped, payload), log, current, trace, link.resourceId);
         remoteId = created.remoteId;
         base = created.linked ? undefined : payload;
         baseKind = created.linked ? 'none' : 'lastPushed';
@@ -208,9 +208,17 @@ export class PushEngine {
     );
   }
 
+  /** Whether a remote account is already the live link of another resource at this target. */
+  private linkedElsewhere(targetId: string, resourceId: string): (remoteId: string) => Promise<boolean> {
+    return async remoteId => (await this.db.manager.count(TargetLinkEntity, {
+      where: { targetId, remoteId, resourceId: Not(resourceId), status: In(['synced', 'pending', 'failed', 'out_of_scope']) },
+    })) > 0;
+  }
+
   /** POST; a 409 uniqueness means it exists already: find it through matching and link (RFC 7644 §3.3). */
   private async create(
     client: TracedClient, target: TargetConfig, type: ResourceTypeName, payload: Json, log: PushLogFn, current: { action: PushAction }, trace: PushTrace,
+    resourceId: string,
   ): Promise<{ remoteId: string; linked: boolean }> {
     let r: ScimResponse<ScimObject | undefined>;
     current.action = 'create';
@@ -219,7 +227,7 @@ export class PushEngine {
     } catch (e) {
       if (e instanceof TargetError && e.status === 409) {
         trace.add({ kind: 'note', message: 'create answered 409: matching again' });
-        const found = await findRemoteMatch(client, target, type, payload, trace);
+        const found = await findRemoteMatch(client, target, type, payload, trace, this.linkedElsewhere(target.id, resourceId));
         if (found) { await log('link', { status: 409, durationMs: e.durationMs }); return { remoteId: found, linked: true }; }
       }
       throw e;
@@ -238,7 +246,7 @@ export class PushEngine {
     trace.add({ kind: 'note', message: 'the remote account is gone (404): re-creating' });
     if (type === 'Group') await this.links.clearShadow(target.id, resourceId);
     const body = createPayloadOf(mapped, payload);
-    const created = await this.create(client, target, type, body, log, current, trace);
+    const created = await this.create(client, target, type, body, log, current, trace, resourceId);
     if (created.linked) {
       const full: PatchOperation[] = diffMapped(undefined, body);
       const r = putOnly ? await client.replace(type, created.remoteId, body) : await client.patch(type, created.remoteId, full);
