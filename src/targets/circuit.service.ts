@@ -1,7 +1,9 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+import { ModuleRef } from '@nestjs/core';
 import { APP_CONFIG, AppConfig, TargetConfig } from '../config/app-config.js';
 import { MetricsService } from '../ops/metrics.service.js';
 import { JobQueueService } from '../pipeline/job-queue.service.js';
+import { DeletionGuardService } from './deletion-guard.service.js';
 import { TargetClients } from './target-clients.service.js';
 
 /** Circuit state of a target: `half-open` while a probe request is under way. */
@@ -45,6 +47,7 @@ export class CircuitService implements OnApplicationShutdown {
     private readonly jobs: JobQueueService,
     private readonly clients: TargetClients,
     private readonly metrics: MetricsService,
+    private readonly moduleRef: ModuleRef,
   ) {}
 
   /** The target's circuit as every process sees it. Throws when Redis cannot be read or the target is unknown. */
@@ -147,8 +150,24 @@ export class CircuitService implements OnApplicationShutdown {
     }
     this.stopProbing(target.id);
     await redis.hset(key, { state: 'closed', since: Date.now(), failures: 0 });
+    if (await this.quarantined(target.id)) {
+      this.log.log(`Circuit closed for target ${target.id}: probe succeeded; its queue stays paused while the target is quarantined`);
+      return;
+    }
     await this.jobs.pushQueue(target.id).resume();
     this.log.log(`Circuit closed for target ${target.id}: probe succeeded, queue resumed`);
+  }
+
+  /** A quarantined target (mass-deletion guard) keeps its queue paused until an operator decides. */
+  private async quarantined(targetId: string): Promise<boolean> {
+    // Looked up lazily: the guard itself depends on this service.
+    let guard: DeletionGuardService;
+    try {
+      guard = this.moduleRef.get(DeletionGuardService, { strict: false });
+    } catch {
+      return false;
+    }
+    return guard.isQuarantined(targetId).catch(() => false);
   }
 
   private target(targetId: string): TargetConfig {
