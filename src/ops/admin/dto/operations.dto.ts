@@ -18,7 +18,7 @@ export class ResyncRequestDto {
 /** `POST /admin/targets/{id}/resync` answer. */
 export class ResyncResultDto {
   @ApiProperty({ description: 'Run id; the jobs carry correlation id `resync-<runId>`', example: 'mf2k3j9a' }) runId!: string;
-  @ApiProperty({ description: 'Pushes enqueued (a resource already waiting is not doubled: the per-resource key keeps one)', example: 1200 }) enqueued!: number;
+  @ApiProperty({ description: 'Pushes enqueued. A resource whose push is already waiting is not doubled (the per-resource key keeps that one, with its own mode); a running one gets exactly one follow-up.', example: 1200 }) enqueued!: number;
   @ApiProperty({ enum: RESYNC_MODES }) mode!: string;
   @ApiProperty({ type: [String] }) resourceTypes!: string[];
 }
