@@ -22,11 +22,12 @@ describe('hrSources and ownership config', () => {
         { id: 'a', kind: 'standard-webhooks' },
         { id: 'a', kind: 'personio', secretEnv: 'lower', timezone: 'Mars/Base', verifier: { algorithm: 'sha256' } },
         { id: 'b', kind: 'workday', secretEnv: 'X' },
+        { id: 'c', kind: 'gusto', secretEnv: 'X', employeeId: 'entity_uuid ++', mappings: [{ target: 'title', expression: '$uppercase(' }] },
       ],
       ownership: { people: ['title'], okta: ['title'] },
     }, loadEnv({}))).toThrow(new RegExp([
       'hrSources\\[2\\].kind: kind must be one of', 'hrSources\\[0\\].secretEnv: required', 'hrSources\\[1\\].secretEnv: must name environment variables',
-      'only HMAC kinds', 'unknown IANA time zone', 'duplicate id "a"', 'owned by both people and okta', 'ownership.default: required',
+      'only HMAC kinds', 'unknown IANA time zone', 'hrSources\\[3\\].mappings\\[0\\]: invalid JSONata', 'hrSources\\[3\\].employeeId: invalid JSONata', 'duplicate id "a"', 'owned by both people and okta', 'ownership.default: required',
     ].join('[\\s\\S]*')));
   });
 });

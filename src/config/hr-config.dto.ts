@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import { Type } from 'class-transformer';
+import jsonata from 'jsonata';
 import {
   ArrayNotEmpty, IsArray, IsBoolean, IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, ValidateNested,
 } from 'class-validator';
@@ -255,7 +256,9 @@ export function buildHrConfig(sources: HrSourceDto[] | undefined, rawOwnership: 
     (s.mappings ?? []).forEach((m, j) => {
       const n = [m.expression, m.source, m.value].filter(v => v !== undefined).length;
       if (n !== 1) problems.push(`${where}.mappings[${j}]: needs exactly one of expression, source or value`);
+      checkJsonata(m.expression ?? m.source, `${where}.mappings[${j}]`, problems);
     });
+    for (const key of ['split', 'eventId', 'employeeId', 'action', 'effectiveAt', 'sourceTimestamp'] as const) checkJsonata(s[key], `${where}.${key}`, problems);
     return {
       id: s.id,
       kind: s.kind,
@@ -314,6 +317,16 @@ function buildOwnership(raw: unknown, problems: string[]): OwnershipConfig {
   }
   if (!dflt && owners.size) problems.push('ownership.default: required when ownership lists attributes');
   return { default: dflt, owners };
+}
+
+/** A JSONata expression that does not compile is a start-up error, not a failed event later. */
+function checkJsonata(text: string | undefined, where: string, problems: string[]): void {
+  if (text === undefined) return;
+  try {
+    jsonata(text);
+  } catch (e) {
+    problems.push(`${where}: invalid JSONata: ${(e as Error).message}`);
+  }
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {

@@ -31,13 +31,3 @@ export async function evaluate(text: string, input: unknown, what: string, bindi
     throw new HrExpressionError(`${what}: ${(err as Error).message}`);
   }
 }
-
-/** Checks every expression of a source compiles (start-up), returning the problems. */
-export function compileProblems(exprs: Array<[string, string | undefined]>): string[] {
-  const out: string[] = [];
-  for (const [what, text] of exprs) {
-    if (text === undefined) continue;
-    try { compile(text, what); } catch (e) { out.push((e as Error).message); }
-  }
-  return out;
-}
