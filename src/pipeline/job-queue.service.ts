@@ -180,13 +180,19 @@ export class JobQueueService implements OnApplicationShutdown {
     const jobId = String(job.id);
     try {
       const value: unknown = await job.waitUntilFinished(events, Math.max(1, deadline - Date.now()));
+      // The trace holds the mapped payload: once read, it leaves Redis (DESIGN.md: no attribute values kept there).
+      await job.remove().catch(() => undefined);
+      await this.connection.del(this.traceKey(jobId)).catch(() => 0);
       if (value && typeof value === 'object' && 'steps' in value) return value as PushTraceJson;
       // A worker that returns only the outcome (older build): no steps to show.
       return { ...pending(jobId), outcome: String(value) };
     } catch (e) {
       const last = await this.readTrace(jobId);
       const finished = ['completed', 'failed'].includes(await job.getState().catch(() => 'unknown'));
-      if (finished) return last ?? { ...pending(jobId, (e as Error).message), outcome: 'failed' };
+      if (finished) {
+        await this.connection.del(this.traceKey(jobId)).catch(() => 0);
+        return last ?? { ...pending(jobId, (e as Error).message), outcome: 'failed' };
+      }
       // Timed out: the push goes on (retrying or waiting for the target); show the last failed attempt.
       return last ? { ...last, outcome: 'pending' } : pending(jobId, 'still running when the wait timed out');
     }
