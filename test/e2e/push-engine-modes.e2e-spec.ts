@@ -39,7 +39,7 @@ describe('push engine: resync modes and provision on demand (lenient app)', () =
   beforeAll(async () => {
     app = await startScimmyApp({ token: TARGET_TOKEN });
     proxy = await startFaultProxy({ upstream: app.url });
-    h = await Harness.start({ targets: [{ id: 'app', baseUrl: proxy.url, resourceTypes: ['User'] }] });
+    h = await Harness.start({ targets: [{ id: 'app', baseUrl: proxy.url, resourceTypes: ['User', 'Group'] }] });
     jobs = h.get(JobQueueService);
   });
   afterAll(async () => {
@@ -82,6 +82,30 @@ describe('push engine: resync modes and provision on demand (lenient app)', () =
     const again = userAt('rita@corp.example.com');
     expect(again.id).not.toBe(after.id);
     expect((await h.get(TargetLinkService).get('app', id))!.remoteId).toBe(again.id);
+  });
+
+  it('readBack of a group should restore members removed in the app', async () => {
+    const a = (await h.scim('POST', '/Users', userBody('gail'))).body.id as string;
+    const b = (await h.scim('POST', '/Users', userBody('gus'))).body.id as string;
+    const g = (await h.scim('POST', '/Groups', { schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], displayName: 'rb-team', members: [{ value: a }, { value: b }] })).body.id as string;
+    await h.drain();
+    const remoteGroup = app.groups().find(x => x.displayName === 'rb-team')!;
+    expect((remoteGroup.members as unknown[]).length).toBe(2);
+    // An app admin removes gus from the group.
+    const gail = userAt('gail@corp.example.com');
+    const res = await request(`${app.url}/Groups/${remoteGroup.id}`, {
+      method: 'PUT', headers: { authorization: `Bearer ${TARGET_TOKEN}`, 'content-type': 'application/scim+json' },
+      body: JSON.stringify({ schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], displayName: 'rb-team', members: [{ value: gail.id }] }),
+    });
+    await res.body.text();
+    expect((app.groups().find(x => x.id === remoteGroup.id)!.members as unknown[]).length).toBe(1);
+
+    const live = await jobs.provisionNow('app', 'Group', g, 'live');
+    expect(live.outcome).toBe('unchanged'); // the shadow still says "both pushed"
+    const repaired = await jobs.provisionNow('app', 'Group', g, 'readBack');
+    expect(repaired.steps.find(s => s.kind === 'members')).toMatchObject({ added: 1, removed: 0, requests: 1, via: 'patch' });
+    const members = (app.groups().find(x => x.id === remoteGroup.id)!.members as Array<{ value: string }>).map(m => m.value).sort();
+    expect(members).toEqual([gail.id, userAt('gus@corp.example.com').id].sort());
   });
 
   it('force should send every mapped attribute although the hash is unchanged', async () => {
