@@ -3,7 +3,7 @@
  * (`live`: map → hash → equal → no HTTP call) and off (`force`: every mapped attribute sent as one
  * PATCH), plus `readBack` (GET, diff against the remote account; nothing to repair here).
  *
- *   npm run build && node dist/bench/push-throughput.bench.js --users 1000 --concurrency 8
+ *   npm run bench:push -- --users 1000 --concurrency 8
  *
  * Starts the lenient downstream app (scimmy, test/downstream) and Switchboard (role all, SQLite, own
  * Redis prefix) with one target, creates `--users` users through SCIM and waits until all are synced
