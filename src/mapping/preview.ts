@@ -278,6 +278,7 @@ export class PreviewAccumulator {
     if (r.matching === 'offline' && r.counts.create > 0) {
       r.notes.push('link vs create is not knowable offline: a create may instead link an existing account that matches at the target; run with match=true to ask the target (read-only GETs)');
     }
+    if (r.counts.link > 0) r.notes.push('a linked account then receives every mapped attribute in one update (its remote state is unknown until then)');
     r.notes.push('group memberships are not previewed: member deltas follow the users\' own outcomes');
     const g = this.opts.deletionGuard;
     const removals = r.counts.deprovision - (r.deprovision.byAction.none ?? 0);
