@@ -6,6 +6,7 @@ import { startStrictApp } from '../downstream/strict-app.js';
 import { deadLetterJobId, JobQueueService } from '../../src/pipeline/job-queue.service.js';
 import { QueueName } from '../../src/pipeline/queue-names.js';
 import { TargetLinkService } from '../../src/targets/target-link.service.js';
+import { storeKinds } from '../utils/databases.js';
 import { Harness, TARGET_TOKEN, waitFor } from '../utils/harness.js';
 
 const USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
@@ -47,13 +48,14 @@ async function remoteDelete(app: { url: string }, id: string): Promise<void> {
   await res.body.text();
 }
 
-describe('push engine: matching (lenient app)', () => {
+describe.each(storeKinds())('push engine: matching (lenient app, %s)', db => {
   let app: DownstreamApp;
   let h: Harness;
 
   beforeAll(async () => {
     app = await startScimmyApp({ token: TARGET_TOKEN });
     h = await Harness.start({
+      db,
       targets: [{ id: 'lenient', baseUrl: app.url, resourceTypes: ['User'], matching: ['userName', 'emails[primary eq true].value', 'externalId'] }],
     });
   });
@@ -122,7 +124,7 @@ describe('push engine: matching (lenient app)', () => {
   });
 });
 
-describe('push engine: manager reference, out-of-order arrival (strict app)', () => {
+describe.each(storeKinds())('push engine: manager reference, out-of-order arrival (strict app, %s)', db => {
   let app: DownstreamApp;
   let proxy: FaultProxy;
   let h: Harness;
@@ -130,7 +132,7 @@ describe('push engine: manager reference, out-of-order arrival (strict app)', ()
   beforeAll(async () => {
     app = await startStrictApp({ token: TARGET_TOKEN });
     proxy = await startFaultProxy({ upstream: app.url });
-    h = await Harness.start({ targets: [{ id: 'strict', baseUrl: proxy.url, resourceTypes: ['User'] }] });
+    h = await Harness.start({ db, targets: [{ id: 'strict', baseUrl: proxy.url, resourceTypes: ['User'] }] });
   });
   afterAll(async () => {
     await h?.close();
