@@ -8,8 +8,13 @@ import { DbService } from './db/db.service.js';
 import { OwnershipPolicy } from './identity/ownership.js';
 import { ResourceService } from './identity/resource.service.js';
 import { MetricsService } from './ops/metrics.service.js';
+import { SchemaRegistry } from './scim/schema/schema-registry.js';
 
-/** What every role shares: config, logger, the store and its one write path. Migrations run at start. */
+/**
+ * What every role shares: config, logger, the store and its one write path, and the one SchemaRegistry
+ * (core schemas plus the custom extensions of `schemas:`) that writes index and SCIM reads resolve with.
+ * Migrations run at start.
+ */
 @Global()
 @Module({})
 export class CoreModule {
@@ -29,12 +34,13 @@ export class CoreModule {
       providers: [
         { provide: APP_CONFIG, useValue: config },
         { provide: TokenStore, useFactory: () => new TokenStore(config) },
+        { provide: SchemaRegistry, useFactory: () => new SchemaRegistry(config.schemas) },
         DbService,
         ResourceService,
         OwnershipPolicy,
         MetricsService,
       ],
-      exports: [APP_CONFIG, TokenStore, DbService, ResourceService, OwnershipPolicy, MetricsService],
+      exports: [APP_CONFIG, TokenStore, SchemaRegistry, DbService, ResourceService, OwnershipPolicy, MetricsService],
     };
   }
 }

@@ -44,7 +44,6 @@ export interface HrWriteOptions {
  */
 @Injectable()
 export class HrIdentityWriter {
-  private readonly registry = new SchemaRegistry();
   /** Serialises HR writes in this process: the per-attribute timestamps are read-modify-write. */
   private readonly lock = new Mutex();
 
@@ -52,6 +51,8 @@ export class HrIdentityWriter {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly db: DbService,
     private readonly resources: ResourceService,
+    /** The configured registry (CoreModule): HR mappings may target custom extension attributes. */
+    private readonly registry: SchemaRegistry,
   ) {}
 
   source(id: string): HrSourceConfig | undefined {

@@ -41,11 +41,20 @@ const MAX_KEY_LENGTH = 512;
  */
 @Injectable()
 export class ResourceService {
-  /** Schema-driven (core schemas) until the SCIM layer plugs in its own registry (ScimModule). */
-  private normaliser: AttrNormaliser = new IndexSchemas(new SchemaRegistry()).normaliser;
+  /**
+   * Index normalisation (caseExact, dateTime, numbers) from the configured registry (CoreModule), the one
+   * the SQL filter compiler normalises literals with (src/scim/query/index-schema.ts): every role, worker
+   * included, indexes custom extension attributes as the api role filters them.
+   */
+  private readonly normaliser: AttrNormaliser;
   private readonly commitListeners: Array<() => void> = [];
 
-  constructor(private readonly db: DbService, @Optional() private readonly ownership?: OwnershipPolicy) {}
+  /** `registry` defaults to the core schemas (read-only uses such as the preview runner). */
+  constructor(
+    private readonly db: DbService, @Optional() private readonly ownership?: OwnershipPolicy, @Optional() registry?: SchemaRegistry,
+  ) {
+    this.normaliser = new IndexSchemas(registry ?? new SchemaRegistry()).normaliser;
+  }
 
   /** Called after every commit that wrote an outbox row (the relay's nudge, so it need not wait for its poll). */
   onCommit(fn: () => void): void {
@@ -54,14 +63,6 @@ export class ResourceService {
 
   private committed(): void {
     for (const fn of this.commitListeners) fn();
-  }
-
-  /**
-   * Lets the SCIM layer plug in the normalisation of its SchemaRegistry (caseExact, dateTime, numbers):
-   * the SQL filter compiler normalises literals through the same registry (src/scim/query/index-schema.ts).
-   */
-  setNormaliser(n: AttrNormaliser): void {
-    this.normaliser = n;
   }
 
   /** Creates a resource. Errors: 409 uniqueness (userName, any letter case), 400 invalidValue (unknown member). */

@@ -43,9 +43,8 @@ export class ResourceQueryService {
     private readonly db: DbService, private readonly resources: ResourceService, private readonly registry: SchemaRegistry,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
-    // The one place the store's index normalisation is tied to this registry: writes and queries agree.
+    // The same (CoreModule) registry ResourceService indexes writes with: writes and queries agree.
     this.index = new IndexSchemas(registry);
-    resources.setNormaliser(this.index.normaliser);
   }
 
   private sortBy(type: ResourceTypeName, params: ListParams): SortSpec | undefined {
