@@ -30,9 +30,10 @@ export interface PushResult { outcome: PushOutcome; trace: PushTraceJson }
 /**
  * Push processor (DESIGN.md principle 1): reconciles one resource to one target from CURRENT state —
  * never from the event that triggered it — so coalesced, retried, replayed or reordered jobs do no harm.
- * Map → (match or create) → diff against the last pushed state → minimal PATCH; deactivation and
- * deletion follow the target's `deprovision` policy; group membership follows as deltas. Safe to run
- * twice: an unchanged mapped-state hash sends nothing (unless mode is `force`), a 409 on create links.
+ * It decides WHAT the target should hold (scope, `deprovision` policy, deletion guard) and hands the HOW
+ * to the push engine (push/push-engine.ts: map → match or create → diff → PATCH or PUT → membership),
+ * recording every step in a PushTrace (push-trace.ts). Safe to run twice: an unchanged mapped-state hash
+ * sends nothing (unless mode is `force` or `readBack`), a 409 on create links through matching.
  */
 @Injectable()
 export class PushProcessor {
