@@ -33,13 +33,32 @@ export interface LatencyRule {
   times?: number;
 }
 
-export type FaultRule = StatusRule | LatencyRule;
+/**
+ * Holds matching requests until the test calls `release()` on the handle (or removes the rule), then lets
+ * later rules or the upstream answer them. Makes "while a request is in flight" a fact, not a timing bet:
+ * the test does what must happen meanwhile, then releases. Requests arriving after release pass at once.
+ */
+export interface GateRule {
+  match?: FaultMatch;
+  gate: true;
+  times?: number;
+}
+
+export type FaultRule = StatusRule | LatencyRule | GateRule;
 
 /** Returned by addRule, to inspect or drop one rule. */
 export interface RuleHandle {
   /** Requests this rule has applied to so far. */
   readonly hits: number;
   remove(): void;
+}
+
+/** Returned by addRule for a GateRule. */
+export interface GateHandle extends RuleHandle {
+  /** Requests held right now. */
+  readonly waiting: number;
+  /** Lets every held request (and every later match) through. Removing the rule releases too. */
+  release(): void;
 }
 
 /** One request seen by the proxy. Times are epoch milliseconds. */
@@ -60,6 +79,7 @@ export interface ProxyRequestRecord {
 export interface FaultProxy {
   /** Same path suffix as the upstream URL (…/scim/v2), on the proxy's own port. */
   url: string;
+  addRule(rule: GateRule): GateHandle;
   addRule(rule: FaultRule): RuleHandle;
   clearRules(): void;
   /** Completed requests, in completion order. */
@@ -78,6 +98,13 @@ interface ActiveRule {
   rule: FaultRule;
   remaining: number;
   hits: number;
+  gate?: { opened: Promise<void>; open: () => void; waiting: number };
+}
+
+function newGate(): NonNullable<ActiveRule['gate']> {
+  let open!: () => void;
+  const opened = new Promise<void>((resolve) => { open = resolve; });
+  return { opened, open, waiting: 0 };
 }
 
 const ERROR_URN = 'urn:ietf:params:scim:api:messages:2.0:Error';
@@ -120,7 +147,7 @@ async function readBody(req: IncomingMessage): Promise<Buffer> {
 
 /**
  * Starts a reverse proxy on 127.0.0.1 that forwards to `upstream` (method, path, query, headers and body
- * kept) unless a rule injects a status or a delay first. Rules are checked in the order added.
+ * kept) unless a rule injects a status, a delay or a hold first. Rules are checked in the order added.
  */
 export async function startFaultProxy(opts: {
   upstream: string;
@@ -151,8 +178,14 @@ export async function startFaultProxy(opts: {
 
   /** Answers from a rule or the upstream; marks `state.injected` before a rule's answer goes out. */
   async function handle(req: IncomingMessage, res: ServerResponse, raw: Buffer, body: string, state: { injected: boolean }): Promise<void> {
-    for (const { rule } of take(req, body)) {
-      if (rule.delayMs) await sleep(rule.delayMs);
+    for (const { rule, gate } of take(req, body)) {
+      if (gate) {
+        gate.waiting += 1;
+        await gate.opened;
+        gate.waiting -= 1;
+        continue;
+      }
+      if ('delayMs' in rule && rule.delayMs) await sleep(rule.delayMs);
       if (!('status' in rule)) continue;
       const payload = rule.body ?? (rule.status >= 400
         ? { schemas: [ERROR_URN], status: String(rule.status), detail: 'Injected by fault proxy' }
@@ -213,25 +246,32 @@ export async function startFaultProxy(opts: {
   const origin = await listenLocal(server, opts.port);
   return {
     url: `${origin}${basePath}`,
-    addRule(rule) {
-      const active: ActiveRule = { rule, remaining: rule.times ?? Infinity, hits: 0 };
+    addRule(rule: FaultRule): GateHandle {
+      const active: ActiveRule = { rule, remaining: rule.times ?? Infinity, hits: 0, ...('gate' in rule ? { gate: newGate() } : {}) };
       rules.push(active);
       return {
         get hits() {
           return active.hits;
         },
+        get waiting() {
+          return active.gate?.waiting ?? 0;
+        },
+        release: () => active.gate?.open(),
         remove: () => {
           rules = rules.filter((r) => r !== active);
+          active.gate?.open();
         },
       };
     },
     clearRules() {
+      for (const r of rules) r.gate?.open();
       rules = [];
     },
     requests,
     maxConcurrentByResource: () => new Map(maxInFlight),
     writeCount: (predicate) => requests.filter((r) => WRITE_METHODS.has(r.method) && (predicate ? predicate(r) : true)).length,
     async close() {
+      for (const r of rules) r.gate?.open();
       await closeServer(server);
       await pool.close();
     },

@@ -1,5 +1,6 @@
 import { DbService } from '../../src/db/db.service.js';
 import { JobQueueService } from '../../src/pipeline/job-queue.service.js';
+import { QueueName } from '../../src/pipeline/queue-names.js';
 import { DownstreamApp } from '../downstream/downstream-app.js';
 import { FaultProxy, startFaultProxy } from '../downstream/fault-proxy.js';
 import { startScimmyApp } from '../downstream/scimmy-app.js';
@@ -82,6 +83,17 @@ async function link(h: Harness, targetId: string, resourceId: string) {
 
 const deadLetters = (h: Harness) => h.get(JobQueueService).queue('dlq').getJobs();
 
+/**
+ * True when every outbox row is published and the changes queue has fanned them all out: every push
+ * they cause is then in its target's queue (or coalesced into the one running, keepLastIfActive).
+ */
+async function fannedOut(h: Harness): Promise<boolean> {
+  const [{ n }] = await query<{ n: number }>(h, 'SELECT COUNT(*) AS n FROM change_event WHERE published_at IS NULL');
+  if (Number(n) > 0) return false;
+  const counts = await h.get(JobQueueService).queue(QueueName.Changes).getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'waiting-children');
+  return Object.values(counts).every(v => v === 0);
+}
+
 describe('failures: a target that answers 500 twice, then recovers', () => {
   let d: Downstream;
   let h: Harness;
@@ -162,14 +174,15 @@ describe('failures: a target that answers 401 for a while', () => {
 
   it('should open the circuit, park the jobs, and converge once the target accepts again', async () => {
     const rule = d.proxy.addRule({ status: 401 });
-    const started = Date.now();
     const ids = await createUsers(h, ['locked-a', 'locked-b', 'locked-c']);
     const queue = h.get(JobQueueService).pushQueue('locked');
+    // The 401s last until the circuit has opened and two probes have met them (states to wait for, not
+    // times to guess): the queue stays paused while the target refuses.
     let sawPaused = false;
-    while (Date.now() - started < 1500) {
-      sawPaused ||= await queue.isPaused();
-      await sleep(50);
-    }
+    await waitFor(async () => (sawPaused = await queue.isPaused()), 15_000, 'the circuit to pause the queue');
+    const atOpen = rule.hits;
+    await waitFor(() => rule.hits >= atOpen + 2, 15_000, 'two probes to meet the 401s');
+    expect(await queue.isPaused()).toBe(true);
     rule.remove();
     const blocked = rule.hits;
     const cleared = Date.now();
@@ -257,29 +270,35 @@ describe('failures: a burst of updates to one user while the target is slow', ()
     expect(remoteId).toBeTruthy();
     const key = `/Users/${remoteId}`;
 
-    // Every write takes 300 ms; the first one of the burst 700 ms more (latency rules add up), so the
-    // whole burst surely lands while that push is in flight even on a loaded machine.
-    d.proxy.addRule({ match: { method: 'PATCH' }, delayMs: 700, times: 1 });
-    d.proxy.addRule({ match: { method: 'PATCH' }, delayMs: 300 });
-    d.proxy.addRule({ match: { method: 'POST' }, delayMs: 300 });
+    // The first push of the burst is held at the target until the other 19 updates are accepted and
+    // fanned out, so they all arrive while that push is in flight however slow the machine is.
+    const gate = d.proxy.addRule({ match: { method: 'PATCH', pathIncludes: key }, gate: true, times: 1 });
     const writesBefore = d.proxy.writeCount();
     const t0 = Date.now();
-    for (let i = 1; i <= 20; i++) {
+    expect((await h.scim('PATCH', `/Users/${id}`, replace('displayName', 'Burst 1'))).status).toBe(200);
+    await waitFor(() => gate.waiting === 1, 10_000, 'the first push to reach the target');
+    for (let i = 2; i <= 20; i++) {
       expect((await h.scim('PATCH', `/Users/${id}`, replace('displayName', `Burst ${i}`))).status).toBe(200);
     }
     const burstMs = Date.now() - t0;
+    await waitFor(() => fannedOut(h), 20_000, 'the burst to be published and fanned out');
+    expect(gate.waiting).toBe(1);
+    gate.release();
     await h.drain();
     const burstWrites = d.proxy.requests.filter(r => r.resourceKey === key && r.startedAt >= t0);
 
     const writes = d.proxy.writeCount() - writesBefore;
     const maxConcurrent = d.proxy.maxConcurrentByResource().get(key) ?? 0;
-    expect(maxConcurrent).toBeLessThanOrEqual(1);
-    expect(writes).toBeGreaterThanOrEqual(1);
-    expect(writes).toBeLessThanOrEqual(2);
+    expect(gate.hits).toBe(1);
+    expect(maxConcurrent).toBe(1);
+    // Two: the held one (Burst 1) and one carrying the latest state (BullMQ keepLastIfActive coalesces
+    // the 19 updates that arrived meanwhile); never fewer, since the held push read Burst 1.
+    expect(writes).toBe(2);
     expect(d.app.users()).toHaveLength(1);
     expect(remoteUser(d.app, 'bursty')).toMatchObject({ displayName: 'Burst 20' });
     expect(await link(h, 'slow', id)).toMatchObject({ status: 'synced', pushed_version: 21 });
     expect(burstWrites.every(r => r.method === 'PATCH' && r.status === 200)).toBe(true);
+    expect(burstWrites[1].startedAt).toBeGreaterThanOrEqual(burstWrites[0].endedAt);
     console.info(`[burst] 20 PATCHes in ${burstMs} ms → ${writes} writes (${burstWrites.map(r => Math.round(r.endedAt - r.startedAt)).join(' + ')} ms), max concurrent per resource ${maxConcurrent}`);
   });
 });
@@ -297,11 +316,15 @@ describe('failures: a deactivation racing the in-flight create', () => {
   });
 
   it('should end disabled at the target', async () => {
-    const slowPost = d.proxy.addRule({ match: { method: 'POST', pathIncludes: '/Users' }, delayMs: 600 });
+    // The create is held at the target until the deactivation is accepted and fanned out.
+    const heldPost = d.proxy.addRule({ match: { method: 'POST', pathIncludes: '/Users' }, gate: true, times: 1 });
     const [id] = await createUsers(h, ['racer']);
-    await waitFor(() => slowPost.hits >= 1, 5000, 'the create to reach the target');
+    await waitFor(() => heldPost.waiting === 1, 10_000, 'the create to reach the target');
     expect(d.app.users()).toHaveLength(0); // the POST is still in flight
     expect((await h.scim('PATCH', `/Users/${id}`, replace('active', false))).status).toBe(200);
+    await waitFor(() => fannedOut(h), 10_000, 'the deactivation to be published and fanned out');
+    expect(d.app.users()).toHaveLength(0);
+    heldPost.release();
     await h.drain();
 
     expect(d.app.users()).toHaveLength(1);
@@ -381,22 +404,24 @@ describe('failures: Redis flushed after the events were published', () => {
   });
 
   it('should heal through the reconcile sweep', async () => {
-    const slow = d.proxy.addRule({ match: { method: 'POST' }, delayMs: 800 });
+    // Creates are held at the target until Redis is flushed: the first push stays in flight, the others wait in Redis.
+    const held = d.proxy.addRule({ match: { method: 'POST' }, gate: true });
     const names = ['lost-1', 'lost-2', 'lost-3', 'lost-4', 'lost-5'];
     const ids = await createUsers(h, names);
-    // Published and fanned out: every user has a pending link, and pushes wait behind the slow one.
+    // Published and fanned out: every user has a pending link, and pushes wait behind the held one.
     await waitFor(async () => {
-      const [{ n }] = await query<{ n: number }>(h, 'SELECT COUNT(*) AS n FROM change_event WHERE published_at IS NULL');
       const links = await query(h, 'SELECT 1 FROM target_link WHERE target_id = ?', ['amnesiac']);
-      return Number(n) === 0 && links.length === ids.length && slow.hits >= 1;
-    }, 5000, 'events published and fanned out');
+      return (await fannedOut(h)) && links.length === ids.length && held.waiting === 1;
+    }, 10_000, 'events published and fanned out');
     await redis.flushAll();
-    slow.remove();
+    held.remove();
 
-    // Nothing left in Redis: at most the push that was in flight lands.
-    await sleep(1200);
+    // Nothing left in Redis: only the push that was in flight lands.
+    await waitFor(() => d.proxy.writeCount(r => r.method === 'POST') === 1, 10_000, 'the held create to land');
+    await sleep(500); // room for a wrongly surviving push to show up
     const beforeSweep = d.app.users().length;
-    expect(beforeSweep).toBeLessThan(names.length);
+    expect(held.hits).toBe(1);
+    expect(beforeSweep).toBe(1);
     expect(await h.idle()).toBe(true);
 
     const enqueued = await h.sweep();

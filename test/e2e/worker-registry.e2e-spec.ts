@@ -1,11 +1,13 @@
 import { request } from 'undici';
 import { buildAppConfig } from '../../src/config/app-config.js';
 import { loadEnv } from '../../src/config/env.js';
+import { DbService } from '../../src/db/db.service.js';
 import { ResourceService } from '../../src/identity/resource.service.js';
 import { RunningSwitchboard, startSwitchboard } from '../../src/main.js';
 import { SchemaRegistry } from '../../src/scim/schema/schema-registry.js';
+import { deliver, fixture, person, setSecretEnv, sourceDocs } from '../fixtures/hr/hr-test-kit.js';
 import { postgresDatabase, storeKinds, TestDatabase } from '../utils/databases.js';
-import { CLIENT_TOKEN } from '../utils/harness.js';
+import { CLIENT_TOKEN, waitFor } from '../utils/harness.js';
 import { deletePrefix, SHARED_REDIS_URL } from '../utils/redis.js';
 
 /**
@@ -41,10 +43,15 @@ if (storeKinds().includes('postgres')) describe('custom extension attributes wri
   beforeAll(async () => {
     db = await postgresDatabase();
     process.env.SB_TEST_CLIENT_TOKEN = CLIENT_TOKEN;
+    setSecretEnv();
+    // The `people` HR source (Standard Webhooks, no fetch) also maps its cost center into the extension.
+    const people = sourceDocs('http://127.0.0.1:9').find(d => d.id === 'people')!;
+    const hrSources = [{ ...people, mappings: [...(people.mappings as object[]), { target: `${ACME}:costCenter`, expression: '"HR-" & data.employee.costCenter' }] }];
     const env = loadEnv({ DATABASE_URL: db.url, REDIS_URL: SHARED_REDIS_URL, QUEUE_PREFIX: prefix, LOG_LEVEL: 'silent' });
     const config = buildAppConfig({
       clients: [{ id: 'idp', tokenEnv: 'SB_TEST_CLIENT_TOKEN', scopes: ['scim:read', 'scim:write'] }],
       schemas: SCHEMAS,
+      hrSources,
       pipeline: { relayIntervalMs: 50 },
     }, env);
     // The worker first: it must not depend on the api having started in the same process.
@@ -107,5 +114,25 @@ if (storeKinds().includes('postgres')) describe('custom extension attributes wri
     expect(await filterIds(`${ACME}:costCenter eq "CC-42"`)).toEqual([]);
     expect(await filterIds(`${ACME}:costCenter eq "CC-43"`)).toEqual([created.id]);
     expect(await filterIds(`${ACME}:badgeNumber lt 10`)).toEqual([created.id]);
+  });
+
+  it('should find a user hired through an HR webhook (received by the api, written by the worker) by its mapped extension attribute', async () => {
+    const vars = person('wreg');
+    const r = await deliver(api.url, 'people', 'standard-webhooks', fixture('standard-webhooks', 'employee.hired.json', vars));
+    expect(r.status).toBe(202);
+    const db = api.app.get(DbService);
+    const status = async () => (await db.manager.query('SELECT status FROM hr_event WHERE id = $1', [r.body.id]))[0]?.status as string;
+    await waitFor(async () => (await status()) !== 'accepted', 20_000, 'the worker to process the HR event');
+    expect(await status()).toBe('applied');
+    // The hire is immediate (effectiveDate now): the user exists once its due change is applied.
+    await waitFor(async () => (await filterIds(`userName eq "${vars.email}"`)).length === 1, 20_000, 'the hire to be applied');
+    const [id] = await filterIds(`userName eq "${vars.email}"`);
+    expect(await filterIds(`${ACME}:costCenter eq "hr-cc-4100"`)).toEqual([id]);
+    // The HR write path validates with the configured registry too: the extension is declared in `schemas`.
+    const res = await request(`${api.url}/scim/v2/Users/${id}`, { headers: { authorization: `Bearer ${CLIENT_TOKEN}` } });
+    const user = await res.body.json() as Record<string, any>;
+    expect(res.statusCode).toBe(200);
+    expect(user.schemas).toEqual(expect.arrayContaining([USER, ACME]));
+    expect(user[ACME]).toEqual({ costCenter: 'HR-CC-4100' });
   });
 });
