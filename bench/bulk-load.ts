@@ -10,6 +10,7 @@ import { DbService } from '../src/db/db.service.js';
 import { newId } from '../src/common/ids.js';
 import { nowIso } from '../src/common/clock.js';
 import { resourceIndexRows } from '../src/identity/attr-index.js';
+import { GroupMemberEntity } from '../src/identity/group-member.entity.js';
 import { ResourceAttrEntity } from '../src/identity/resource-attr.entity.js';
 import { ScimResourceEntity } from '../src/identity/scim-resource.entity.js';
 import { normaliseString } from '../src/scim/filter/normalise.util.js';
@@ -17,11 +18,11 @@ import { IndexSchemas } from '../src/scim/query/index-schema.js';
 import { SchemaRegistry } from '../src/scim/schema/schema-registry.js';
 import { benchUser } from './bench-util.js';
 
-/** Inserts users 0…n-1 (`benchUser`); returns their ids in order. */
-export async function bulkLoadUsers(store: DbService, n: number, progress: (done: number) => void = () => undefined): Promise<string[]> {
+/** Inserts users from…n-1 (`benchUser`); returns their ids in order. */
+export async function bulkLoadUsers(store: DbService, n: number, progress: (done: number) => void = () => undefined, from = 0): Promise<string[]> {
   const normaliser = new IndexSchemas(new SchemaRegistry()).normaliser;
   const ids: string[] = [];
-  for (let start = 0; start < n; start += 500) {
+  for (let start = from; start < n; start += 500) {
     await store.transaction(async em => {
       const resources: ScimResourceEntity[] = [];
       const attrs: Array<Partial<ResourceAttrEntity>> = [];
@@ -44,4 +45,18 @@ export async function bulkLoadUsers(store: DbService, n: number, progress: (done
     progress(Math.min(n, start + 500));
   }
   return ids;
+}
+
+/**
+ * Makes every id a member of `groupId` (group_member rows, as the write path stores them). Creating a
+ * 100,000-member group through the write path is not what the benchmark measures.
+ */
+export async function bulkAddMembers(store: DbService, groupId: string, ids: string[]): Promise<void> {
+  await store.transaction(em => em.delete(GroupMemberEntity, { groupId }));
+  for (let start = 0; start < ids.length; start += 5000) {
+    await store.transaction(async em => {
+      const rows = ids.slice(start, start + 5000).map(memberId => ({ groupId, memberId, memberType: 'User' }));
+      for (let i = 0; i < rows.length; i += 500) await em.insert(GroupMemberEntity, rows.slice(i, i + 500));
+    });
+  }
 }

@@ -7,7 +7,7 @@ import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
  */
 @Entity('resource_attr')
 @Index('IDX_resource_attr_lookup', ['resourceType', 'path', 'value'])
-@Index('IDX_resource_attr_resource', ['resourceId'])
+@Index('IDX_resource_attr_resource_path', ['resourceId', 'path', 'value'])
 export class ResourceAttrEntity {
   @PrimaryGeneratedColumn('increment') id!: number;
   @Column({ name: 'resource_id', type: 'varchar', length: 36 }) resourceId!: string;

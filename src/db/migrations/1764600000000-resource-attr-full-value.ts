@@ -9,16 +9,24 @@ import { SchemaRegistry } from '../../scim/schema/schema-registry.js';
  * were cut at 1,000 characters (and a 1,000-character non-ASCII value could exceed PostgreSQL's btree
  * entry limit), so every resource with a value that may have been cut or re-cuts differently is
  * re-indexed: any value of 256 characters or more (1,024 bytes need at least 256 characters).
+ * Also replaces the resource_id index with (resource_id, path, value).
  */
 export class ResourceAttrFullValue1764600000000 implements MigrationInterface {
   name = 'ResourceAttrFullValue1764600000000';
 
   async up(q: QueryRunner): Promise<void> {
     await q.query('ALTER TABLE resource_attr ADD COLUMN value_full text NULL');
+    // Conjunctions check their other clauses per candidate (filter-sql `conjunction`): a seek on
+    // (resource_id, path, value) instead of reading every row of the resource. It supersedes the
+    // resource_id index (its prefix). Within PostgreSQL's btree limit: 36 + 512 + 1,024 bytes.
+    await q.query('CREATE INDEX "IDX_resource_attr_resource_path" ON resource_attr (resource_id, path, value)');
+    await q.query('DROP INDEX "IDX_resource_attr_resource"');
     await reindexLongValues(q);
   }
 
   async down(q: QueryRunner): Promise<void> {
+    await q.query('CREATE INDEX "IDX_resource_attr_resource" ON resource_attr (resource_id)');
+    await q.query('DROP INDEX "IDX_resource_attr_resource_path"');
     await q.query('ALTER TABLE resource_attr DROP COLUMN value_full');
   }
 }
