@@ -266,10 +266,11 @@ export class ResourceService {
     const adds = delta.add.filter(m => m.value !== groupId);
     if (adds.length) {
       const ids = [...new Set(adds.map(m => m.value))];
-      const found = new Set<string>();
+      // Member type comes from the stored resource, never from the client's `type` (RFC 7643 §4.2).
+      const found = new Map<string, 'User' | 'Group'>();
       for (let i = 0; i < ids.length; i += 500) {
-        const chunk = await em.find(ScimResourceEntity, { select: { id: true }, where: { id: In(ids.slice(i, i + 500)), deletedAt: IsNull() } });
-        chunk.forEach(r => found.add(r.id));
+        const chunk = await em.find(ScimResourceEntity, { select: { id: true, resourceType: true }, where: { id: In(ids.slice(i, i + 500)), deletedAt: IsNull() } });
+        chunk.forEach(r => found.set(r.id, r.resourceType as 'User' | 'Group'));
       }
       const missing = ids.filter(id => !found.has(id));
       if (missing.length) throw ScimError.invalidValue(`members: no resource with id ${missing.slice(0, 3).join(', ')}`);
@@ -277,7 +278,7 @@ export class ResourceService {
       for (let i = 0; i < ids.length; i += 500) {
         (await em.find(GroupMemberEntity, { where: { groupId, memberId: In(ids.slice(i, i + 500)) } })).forEach(m => present.add(m.memberId));
       }
-      const rows = ids.filter(id => !present.has(id)).map(id => ({ groupId, memberId: id, memberType: adds.find(m => m.value === id)?.type ?? 'User' }));
+      const rows = ids.filter(id => !present.has(id)).map(id => ({ groupId, memberId: id, memberType: found.get(id)! }));
       for (let i = 0; i < rows.length; i += 200) await em.insert(GroupMemberEntity, rows.slice(i, i + 200));
       touched.push(...rows.map(r => r.memberId));
     }
