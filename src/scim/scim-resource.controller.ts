@@ -109,8 +109,9 @@ export abstract class ScimResourceController {
   }
 
   private async listResponse(req: AuthedRequest, res: Response, params: ListParams, projection: Projection): Promise<string> {
-    const page = await this.query.list(this.type, { ...params, withMembers: this.type !== 'Group' || this.wants(projection, 'members') });
     const base = this.urls.base(req);
+    // The base URL lets `meta.location` and `$ref` filters compare against what this request is served.
+    const page = await this.query.list(this.type, { ...params, baseUrl: base, withMembers: this.type !== 'Group' || this.wants(projection, 'members') });
     const groups = this.type === 'User' && this.wants(projection, 'groups') ? await this.resources.groupsOf(page.resources.map(r => r.id)) : undefined;
     const body = {
       schemas: [LIST_RESPONSE_SCHEMA],

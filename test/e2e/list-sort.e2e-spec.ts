@@ -29,6 +29,15 @@ describe.each(storeKinds())('sorted lists over HTTP (%s)', db => {
     expect((await h.scim('GET', '/ServiceProviderConfig')).body.sort).toEqual({ supported: true });
   });
 
+  it('should filter on meta.location with the URL this request is served under', async () => {
+    const all = await h.scim('GET', '/Users?filter=' + encodeURIComponent('userName eq "bob@x.com"'));
+    const location = all.body.Resources[0].meta.location as string;
+    expect(location).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/scim\/v2\/Users\/[0-9a-f-]{36}$/);
+    const r = await h.scim('GET', '/Users?filter=' + encodeURIComponent(`meta.location eq "${location}"`));
+    expect(r.status).toBe(200);
+    expect(r.body.Resources.map((u: { userName: string }) => u.userName)).toEqual(['bob@x.com']);
+  });
+
   it('should reject an unknown sortBy with invalidValue', async () => {
     const r = await h.scim('GET', '/Users?sortBy=nonsense');
     expect(r.status).toBe(400);
