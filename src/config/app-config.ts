@@ -10,7 +10,7 @@ import { MatchingConfig, normaliseMatching, resolveProfile, TargetProfile } from
 import { EnvConfig, loadEnv } from './env.js';
 import { normaliseRateLimit, normaliseTargetAuth, RateLimitConfig, TargetAuthConfig, targetSecretEnvs } from './target-auth.dto.js';
 import { ClientScope, DEPROVISION_ACTIONS, DeprovisionAction, FileConfigDto, TargetDto } from './file-config.dto.js';
-import { buildHrConfig, HrConfig } from './hr-config.dto.js';
+import { buildHrConfig, HrConfig, hrConfigProblems } from './hr-config.dto.js';
 import { buildSchemasConfig, CustomSchemasConfig } from './schema-config.dto.js';
 
 /** A SCIM client after validation; `tokenEnv` is resolved at auth time, never stored in config. */
@@ -76,10 +76,17 @@ export interface AppConfig {
   schemas: CustomSchemasConfig;
 }
 
+/** class-validator constraints that check the JSON type; when one fails, range and size checks say nothing useful. */
+const TYPE_CONSTRAINTS = new Set(['isInt', 'isNumber', 'isString', 'isBoolean', 'isArray', 'isObject']);
+
 function flatten(errors: ValidationError[], prefix = ''): string[] {
   return errors.flatMap(e => {
     const path = prefix ? (/^\d+$/.test(e.property) ? `${prefix}[${e.property}]` : `${prefix}.${e.property}`) : e.property;
-    const own = Object.values(e.constraints ?? {}).map(m => `${path}: ${m.replace(/^property \S+ /, '')}`);
+    // `max: lots` fails isInt, min and max at once; only "must be an integer number" is true of it.
+    const failed = Object.entries(e.constraints ?? {});
+    const typeOnly = failed.filter(([name]) => TYPE_CONSTRAINTS.has(name));
+    const own = (typeOnly.length ? typeOnly : failed).map(([, m]) => `${path}: ${m.replace(/^property \S+ /, '')}`);
+    if (typeOnly.length) return own;
     return [...own, ...flatten(e.children ?? [], path)];
   });
 }
@@ -110,13 +117,30 @@ function normaliseDeprovision(raw: TargetDto['deprovision'], where: string, prob
  * bad key (unknown keys included) — never a secret's value.
  */
 export function buildAppConfig(doc: unknown, env: EnvConfig): AppConfig {
+  const stage = { at: 'top level' };
+  try {
+    return buildChecked(doc, env, stage);
+  } catch (e) {
+    if (e instanceof ConfigError) throw e;
+    // Backstop only: every key is type-checked before it is normalised; a slip must still be a config error.
+    throw new ConfigError(env.configPath, [`${stage.at}: could not be read (${e instanceof Error ? e.message : String(e)})`]);
+  }
+}
+
+/** Only lists: class-validator has reported any other value, and normalising must not trip over it. */
+const listOf = <T>(v: T[] | undefined): T[] => (Array.isArray(v) ? v : []);
+
+function buildChecked(doc: unknown, env: EnvConfig, stage: { at: string }): AppConfig {
   if (doc !== null && doc !== undefined && (typeof doc !== 'object' || Array.isArray(doc))) {
     throw new ConfigError(env.configPath, ['top level: must be a mapping']);
   }
   const dto = plainToInstance(FileConfigDto, doc ?? {});
   const problems = flatten(validateSync(dto, { whitelist: true, forbidNonWhitelisted: true }));
-  const targets = (dto.targets ?? []).map((t, i): TargetConfig => {
+  // A non-object target was reported; not building on the list keeps the other targets' indices true.
+  const rawTargets = listOf(dto.targets).every(t => typeof t === 'object' && t !== null) ? listOf(dto.targets) : [];
+  const targets = rawTargets.map((t, i): TargetConfig => {
     const where = `targets[${i}]`;
+    stage.at = where;
     const rules = normaliseTargetRules(t, where, problems);
     return {
       id: t.id,
@@ -139,15 +163,22 @@ export function buildAppConfig(doc: unknown, env: EnvConfig): AppConfig {
   });
   const dup = (ids: string[]) => ids.filter((id, i) => ids.indexOf(id) !== i);
   for (const id of new Set(dup(targets.map(t => t.id)))) problems.push(`targets: duplicate id "${id}"`);
-  for (const id of new Set(dup((dto.clients ?? []).map(c => c.id)))) problems.push(`clients: duplicate id "${id}"`);
+  const clients = listOf(dto.clients).filter(c => typeof c === 'object' && c !== null);
+  for (const id of new Set(dup(clients.map(c => c.id)))) problems.push(`clients: duplicate id "${id}"`);
+  stage.at = 'hr';
   const hr = buildHrConfig(dto.hrSources, dto.ownership, dto.hr, problems);
+  stage.at = 'schemas';
   const schemas = buildSchemasConfig(dto.schemas, problems);
+  stage.at = 'targets';
   problems.push(...targetRuleProblems(targets, schemas));
+  stage.at = 'hr';
+  problems.push(...hrConfigProblems(hr, schemas, clients.map(c => c.id)));
+  stage.at = 'top level';
   if (problems.length) throw new ConfigError(env.configPath, problems);
   const p = dto.pipeline ?? {};
   return {
     env,
-    clients: (dto.clients ?? []).map(c => ({ id: c.id, tokenEnv: c.tokenEnv, scopes: c.scopes })),
+    clients: clients.map(c => ({ id: c.id, tokenEnv: c.tokenEnv, scopes: c.scopes })),
     targets,
     pipeline: {
       relayIntervalMs: p.relayIntervalMs ?? 200,

@@ -7,8 +7,8 @@ import { loadEnv } from './env.js';
 describe('hrSources and ownership config', () => {
   it('validates the example file with its HR sources and precedence', () => {
     // Only the HR part of the example: the other sections have their own checks.
-    const { hrSources, ownership } = parse(readFileSync(join(__dirname, '../../switchboard.example.yaml'), 'utf8'));
-    const c = buildAppConfig({ hrSources, ownership }, loadEnv({}));
+    const { clients, hrSources, ownership } = parse(readFileSync(join(__dirname, '../../switchboard.example.yaml'), 'utf8'));
+    const c = buildAppConfig({ clients, hrSources, ownership }, loadEnv({}));
     expect(c.hr.sources.map(s => [s.id, s.kind])).toEqual([['people', 'standard-webhooks'], ['bamboo', 'bamboohr']]);
     expect(c.hr.sources[1].hmac).toMatchObject({ algorithm: 'sha256', signatureHeader: 'x-bamboohr-signature', timestampHeader: 'x-bamboohr-timestamp' });
     expect(c.hr.ownership.default).toBe('okta');
@@ -27,7 +27,7 @@ describe('hrSources and ownership config', () => {
       ownership: { people: ['title'], okta: ['title'] },
     }, loadEnv({}))).toThrow(new RegExp([
       'hrSources\\[2\\].kind: kind must be one of', 'hrSources\\[0\\].secretEnv: required', 'hrSources\\[1\\].secretEnv: must name environment variables',
-      'only HMAC kinds', 'unknown IANA time zone', 'hrSources\\[3\\].mappings\\[0\\]: invalid JSONata', 'hrSources\\[3\\].employeeId: invalid JSONata', 'duplicate id "a"', 'owned by both people and okta', 'ownership.default: required',
+      'only HMAC kinds', 'unknown IANA time zone', 'hrSources\\[3\\] \\(c\\).mappings\\[0\\]: invalid JSONata', 'hrSources\\[3\\] \\(c\\).employeeId: invalid JSONata', 'duplicate id "a"', 'owned by both people and okta', 'ownership.default: required',
     ].join('[\\s\\S]*')));
   });
 });

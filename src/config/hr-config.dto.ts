@@ -4,6 +4,7 @@ import jsonata from 'jsonata';
 import {
   ArrayNotEmpty, IsArray, IsBoolean, IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, ValidateNested,
 } from 'class-validator';
+import { SchemaRegistry, SchemaRegistryOptions } from '../scim/schema/schema-registry.js';
 
 /** HR source kinds (issue 5): Standard Webhooks, vendor presets of the one HMAC verifier, token kinds, and a free `hmac`. */
 export const HR_KINDS = ['standard-webhooks', 'bamboohr', 'hibob', 'gusto', 'personio', 'rippling', 'hmac'] as const;
@@ -256,9 +257,9 @@ export function buildHrConfig(sources: HrSourceDto[] | undefined, rawOwnership: 
     (s.mappings ?? []).forEach((m, j) => {
       const n = [m.expression, m.source, m.value].filter(v => v !== undefined).length;
       if (n !== 1) problems.push(`${where}.mappings[${j}]: needs exactly one of expression, source or value`);
-      checkJsonata(m.expression ?? m.source, `${where}.mappings[${j}]`, problems);
+      checkJsonata(m.expression ?? m.source, `${where} (${s.id}).mappings[${j}]`, problems);
     });
-    for (const key of ['split', 'eventId', 'employeeId', 'action', 'effectiveAt', 'sourceTimestamp'] as const) checkJsonata(s[key], `${where}.${key}`, problems);
+    for (const key of ['split', 'eventId', 'employeeId', 'action', 'effectiveAt', 'sourceTimestamp'] as const) checkJsonata(s[key], `${where} (${s.id}).${key}`, problems);
     return {
       id: s.id,
       kind: s.kind,
@@ -317,6 +318,40 @@ function buildOwnership(raw: unknown, problems: string[]): OwnershipConfig {
   }
   if (!dflt && owners.size) problems.push('ownership.default: required when ownership lists attributes');
   return { default: dflt, owners };
+}
+
+/**
+ * Checks that need the schemas and the client list (run by buildAppConfig after both are built):
+ * every mapping target and `match` key names a writable User attribute of the configured schemas
+ * (RFC 7643 §4.1, §7: readOnly attributes and `returned: never` ones such as `password` cannot come
+ * from HR), and every source id in `ownership` is a client id or an HR source id.
+ */
+export function hrConfigProblems(hr: HrConfig, schemas: SchemaRegistryOptions, clientIds: readonly string[]): string[] {
+  const problems: string[] = [];
+  let registry: SchemaRegistry | undefined;
+  try { registry = new SchemaRegistry(schemas); } catch { /* schema problems are reported by the schemas check */ }
+  if (registry) {
+    const r = registry;
+    hr.sources.forEach((s, i) => {
+      s.mappings.forEach((m, j) => {
+        const at = r.tryResolve('User', m.target);
+        if (!at || at.wholeSchema) problems.push(`hrSources[${i}] (${s.id}).mappings[${j}].target: "${m.target}" is not a User attribute`);
+        else if (at.definition.mutability === 'readOnly' || at.definition.returned === 'never') {
+          problems.push(`hrSources[${i}] (${s.id}).mappings[${j}].target: "${m.target}" cannot be set by an HR source (${at.definition.returned === 'never' ? 'never returned' : 'readOnly'})`);
+        }
+      });
+      for (const key of s.match) {
+        // `employeeNumber` and the other enterprise names are accepted bare, as the writer reads them.
+        if (!r.tryResolve('User', key) && !r.tryResolve('User', `${ENTERPRISE}:${key}`)) problems.push(`hrSources[${i}] (${s.id}).match: "${key}" is not a User attribute`);
+      }
+    });
+  }
+  const known = new Set([...clientIds, ...hr.sources.map(s => s.id)]);
+  const named = [...(hr.ownership.default !== undefined ? [['default', hr.ownership.default]] : []), ...[...new Set(hr.ownership.owners.values())].map(id => [id, id])];
+  for (const [key, id] of named) {
+    if (!known.has(id)) problems.push(`ownership.${key}: "${id}" is neither a client id nor an HR source id`);
+  }
+  return problems;
 }
 
 /** A JSONata expression that does not compile is a start-up error, not a failed event later. */

@@ -15,4 +15,17 @@ describe('effectiveInstant', () => {
     expect(effectiveInstant('next tuesday', 'UTC', 'start-of-day')).toBeUndefined();
     expect(effectiveInstant('', 'UTC', 'start-of-day')).toBeUndefined();
   });
+
+  it('refuses dates that do not exist or fall outside the years 1900–9999, never rolling them over', () => {
+    expect(effectiveInstant('2026-02-30', 'UTC', 'start-of-day')).toBeUndefined();
+    expect(effectiveInstant('2026-02-30T10:00:00Z', 'UTC', 'start-of-day')).toBeUndefined();
+    expect(effectiveInstant('2026-13-01', 'UTC', 'start-of-day')).toBeUndefined();
+    expect(effectiveInstant('2028-02-29', 'UTC', 'start-of-day')!.toISOString()).toBe('2028-02-29T00:00:00.000Z');
+    expect(effectiveInstant(1e20, 'UTC', 'end-of-day')).toBeUndefined();
+    expect(effectiveInstant(-1e15, 'UTC', 'end-of-day')).toBeUndefined();
+    expect(effectiveInstant('1899-12-31', 'UTC', 'start-of-day')).toBeUndefined();
+    expect(effectiveInstant('9999-12-31', 'UTC', 'end-of-day')).toBeUndefined();
+    expect(effectiveInstant('9999-12-31', 'UTC', 'start-of-day')!.toISOString()).toBe('9999-12-31T00:00:00.000Z');
+    expect(effectiveInstant('+275760-09-13T00:00:00Z', 'UTC', 'start-of-day')).toBeUndefined();
+  });
 });

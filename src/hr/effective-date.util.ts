@@ -21,17 +21,38 @@ export function zonedMidnight(y: number, m: number, d: number, timeZone: string)
 /**
  * The instant an HR date means: an ISO instant as is; a date without time read in the source's
  * `timeZone` — its start, or (for terminations with `end-of-day`) the start of the next day.
- * Undefined when not a date.
+ * Undefined when not a date: unparsable, a calendar date that does not exist (2026-02-30), or
+ * outside the years 1900–9999.
  */
 export function effectiveInstant(value: unknown, timeZone: string, at: 'start-of-day' | 'end-of-day'): Date | undefined {
   if (value === undefined || value === null || value === '') return undefined;
-  if (typeof value === 'number') return Number.isFinite(value) ? new Date(value > 1e12 ? value : value * 1000) : undefined;
+  if (typeof value === 'number') return Number.isFinite(value) ? inRange(new Date(value > 1e12 ? value : value * 1000)) : undefined;
   if (typeof value !== 'string') return undefined;
-  const m = DATE_ONLY.exec(value.trim());
+  const text = value.trim();
+  // Date.parse rolls 2026-02-30 over to March 2: the calendar date must exist as written.
+  const ymd = DATE_PREFIX.exec(text);
+  if (ymd && !calendarDate(Number(ymd[1]), Number(ymd[2]), Number(ymd[3]))) return undefined;
+  const m = DATE_ONLY.exec(text);
   if (m) {
     const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
-    return new Date(zonedMidnight(y, mo, d + (at === 'end-of-day' ? 1 : 0), timeZone));
+    return inRange(new Date(zonedMidnight(y, mo, d + (at === 'end-of-day' ? 1 : 0), timeZone)));
   }
-  const ms = Date.parse(value);
-  return Number.isNaN(ms) ? undefined : new Date(ms);
+  const ms = Date.parse(text);
+  return Number.isNaN(ms) ? undefined : inRange(new Date(ms));
+}
+
+/** Earliest and latest instants an HR date may name (years 1900–9999): beyond them it is a data error. */
+const MIN_MS = Date.UTC(1900, 0, 1);
+const MAX_MS = Date.UTC(10000, 0, 1) - 1;
+/** The date part of an ISO-8601 date or date-time. */
+const DATE_PREFIX = /^(\d{4})-(\d{2})-(\d{2})(?:$|T)/;
+
+function calendarDate(y: number, m: number, d: number): boolean {
+  const t = new Date(Date.UTC(y, m - 1, d));
+  return t.getUTCFullYear() === y && t.getUTCMonth() === m - 1 && t.getUTCDate() === d;
+}
+
+function inRange(d: Date): Date | undefined {
+  const ms = d.getTime();
+  return Number.isNaN(ms) || ms < MIN_MS || ms > MAX_MS ? undefined : d;
 }

@@ -2,7 +2,7 @@ import { Controller, Get, NotFoundException, Param, Query } from '@nestjs/common
 import { ApiOperation, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, IsString, Max, Min } from 'class-validator';
-import { FindOptionsWhere, LessThan } from 'typeorm';
+import { FindOptionsWhere, In, LessThan } from 'typeorm';
 import { DbService } from '../db/db.service.js';
 import { AdminController } from '../ops/admin/admin-api.decorator.js';
 import { HrEventEntity } from './hr-event.entity.js';
@@ -21,8 +21,8 @@ export class HrEventQueryDto {
 /** `GET /admin/hr/scheduled-changes` filters. */
 export class ScheduledChangeQueryDto {
   @ApiPropertyOptional() @IsOptional() @IsString() source?: string;
-  @ApiPropertyOptional({ enum: ['pending', 'applied', 'cancelled', 'superseded'] })
-  @IsOptional() @IsIn(['pending', 'applied', 'cancelled', 'superseded']) status?: ScheduledChangeEntity['status'];
+  @ApiPropertyOptional({ enum: ['pending', 'applied', 'cancelled', 'superseded', 'failed'] })
+  @IsOptional() @IsIn(['pending', 'applied', 'cancelled', 'superseded', 'failed']) status?: ScheduledChangeEntity['status'];
   @ApiPropertyOptional() @IsOptional() @IsString() employeeId?: string;
   @ApiPropertyOptional({ minimum: 1, maximum: 500, default: 100 }) @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(500) limit?: number;
 }
@@ -68,6 +68,12 @@ export class HrAdminController {
     if (q.source) where.sourceId = q.source;
     if (q.status) where.status = q.status;
     if (q.employeeId) where.employeeId = q.employeeId;
-    return { items: await this.db.manager.find(ScheduledChangeEntity, { where, order: { effectiveAt: 'ASC' }, take: q.limit ?? 100 }) };
+    const items = await this.db.manager.find(ScheduledChangeEntity, { where, order: { effectiveAt: 'ASC' }, take: q.limit ?? 100 });
+    // A failed row's reason lives on its HR event (scheduled_change has no reason column).
+    const failed = items.filter(c => c.status === 'failed').map(c => c.hrEventId);
+    const reasons = new Map(failed.length
+      ? (await this.db.manager.find(HrEventEntity, { select: { id: true, reason: true }, where: { id: In(failed) } })).map(e => [e.id, e.reason])
+      : []);
+    return { items: items.map(c => (c.status === 'failed' ? { ...c, reason: reasons.get(c.hrEventId) ?? null } : c)) };
   }
 }

@@ -99,10 +99,8 @@ export class HrEventProcessor {
       this.log.log({ sourceId: row.sourceId, scheduledChangeId: row.id, action: row.action, resourceId }, `Scheduled ${row.action} applied`);
       return { outcome };
     } catch (e) {
-      if (e instanceof HrPermanentError) {
-        this.log.error({ sourceId: row.sourceId, scheduledChangeId: row.id }, `Scheduled ${row.action} cannot apply: ${e.message}`);
-        return { outcome: 'failed' };
-      }
+      // A 4xx-class problem (invalid value, ambiguous match) never heals: the row ends `failed`, once.
+      if (e instanceof HrPermanentError) return { outcome: await this.fail(row, ev, e.message) };
       throw e;
     }
   }
@@ -148,6 +146,24 @@ export class HrEventProcessor {
     this.metrics.processed.inc({ source: ev.sourceId, result: status });
     if (status === 'failed') this.log.error({ sourceId: ev.sourceId, hrEventId: ev.id }, `HR event failed: ${reason}`);
     return status;
+  }
+
+  /**
+   * Marks a scheduled change `failed` (only if still pending) and its HR event `failed` with the reason,
+   * which the operator reads at /admin/hr/scheduled-changes and /admin/hr/events.
+   */
+  private async fail(row: ScheduledChangeEntity, ev: HrEventEntity, message: string): Promise<HrOutcome> {
+    const now = nowIso();
+    const reason = `scheduled ${row.action} cannot apply: ${message}`.slice(0, 1024);
+    const res = await this.db.write(async em => {
+      const r = await em.update(ScheduledChangeEntity, { id: row.id, status: 'pending', effectiveAt: row.effectiveAt }, { status: 'failed', updatedAt: now });
+      if (r.affected) await em.update(HrEventEntity, { id: ev.id }, { status: 'failed', reason, processedAt: now });
+      return r;
+    });
+    if (!res.affected) return 'skipped';
+    this.metrics.processed.inc({ source: row.sourceId, result: 'failed' });
+    this.log.error({ sourceId: row.sourceId, scheduledChangeId: row.id, hrEventId: ev.id }, reason);
+    return 'failed';
   }
 
   /** Closes a row only if still pending (a concurrent cancel or correction wins). */

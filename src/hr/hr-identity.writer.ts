@@ -80,7 +80,8 @@ export class HrIdentityWriter {
       for (const [t, v] of values) setPath(doc, t, v);
       doc.active = opts.active ?? true;
       if (typeof doc.userName !== 'string' || !doc.userName) throw new HrPermanentError('the mapping produced no userName for a new identity');
-      result = await this.resources.create('User', this.prepare(doc), ctx).catch(e => { throw asPermanent(e); });
+      // prepare() validates (RFC 7643 shapes): its 400 is permanent too, so it runs inside the classified call.
+      result = await Promise.resolve().then(() => this.resources.create('User', this.prepare(doc), ctx)).catch(e => { throw asPermanent(e); });
     } else {
       ({ resource: result } = await this.resources.update('User', current.id, ctx, cur => {
         const doc = structuredClone(cur.doc);
@@ -117,9 +118,18 @@ export class HrIdentityWriter {
     const out: Array<[string, unknown]> = [];
     for (const m of source.mappings) {
       const v = m.expression !== undefined ? await evaluate(m.expression, input, `mapping ${m.target}`, bindings).catch(e => { throw new HrPermanentError((e as Error).message); }) : m.value;
-      if (v !== undefined && v !== null && v !== '') out.push([m.target, plain(v)]);
+      if (v !== undefined && v !== null && v !== '') out.push([m.target, this.coerce(m.target, plain(v))]);
     }
     return out;
+  }
+
+  /**
+   * A JSON number for a string attribute (employee ids such as `12345`) becomes its decimal string, as
+   * the ingress stores the employee id and `match` compares it: one canonical form, never a 400.
+   */
+  private coerce(target: string, v: unknown): unknown {
+    if (typeof v !== 'number' || !Number.isFinite(v)) return v;
+    return this.registry.tryResolve('User', target)?.definition.type === 'string' ? String(v) : v;
   }
 
   /** Slim events: the full record from the HR system's API (`fetch.urlTemplate`, bearer `fetch.tokenEnv`). */

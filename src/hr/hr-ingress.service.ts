@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { EntityManager, In } from 'typeorm';
+import { EntityManager, In, QueryFailedError } from 'typeorm';
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity.js';
 import { nowIso } from '../common/clock.js';
 import { newCorrelationId, newId } from '../common/ids.js';
@@ -16,6 +16,9 @@ import { HR_EVENT_KIND, HR_EVENT_RESOURCE_TYPE } from './hr-queue.js';
 import { ScheduledAction, ScheduledChangeEntity } from './scheduled-change.entity.js';
 import { verifierFor } from './verify/verifier.factory.js';
 import { header, WebhookHeaders, WebhookVerifier } from './verify/verifier.js';
+
+/** Longest employee id stored (the `employee_id` columns). */
+const MAX_EMPLOYEE_ID = 200;
 
 /** The answer to one delivery: HTTP status and a small JSON body (never the payload). */
 export interface IngressResult { status: number; body: Record<string, unknown> }
@@ -111,7 +114,7 @@ export class HrIngressService {
     return {
       id: newId(), sourceId: source.id, eventId, receivedAt: received,
       sourceTs: (x.sourceTs ?? (signedMs !== undefined ? new Date(signedMs) : new Date(nowMs))).toISOString(),
-      action: x.action ?? null, employeeId: x.employeeId?.slice(0, 200) ?? null, status,
+      action: x.action ?? null, employeeId: x.employeeId && x.employeeId.length <= MAX_EMPLOYEE_ID ? x.employeeId : null, status,
       reason: x.reason?.slice(0, 1024) ?? (status === 'ignored' ? 'action is ignore' : null),
       payload, processedAt: status === 'accepted' ? null : received,
     };
@@ -170,6 +173,8 @@ export class HrIngressService {
       if (!(HR_ACTIONS as readonly string[]).includes(action)) return { ...out, reason: `unknown action "${action.slice(0, 40)}"` };
       out.action = action as HrAction;
       if (out.action !== 'ignore' && !out.employeeId) return { ...out, reason: 'missing employee id' };
+      // Cutting it would merge distinct employees (hr_event.employee_id is varchar(200)).
+      if (out.employeeId && out.employeeId.length > MAX_EMPLOYEE_ID) return { ...out, employeeId: undefined, reason: `employee id is longer than ${MAX_EMPLOYEE_ID} characters` };
       if (effRaw !== undefined && effRaw !== null && effRaw !== '') {
         out.effectiveAt = effectiveInstant(effRaw, source.timezone, out.action === 'terminate' ? source.terminationAt : 'start-of-day');
         if (!out.effectiveAt) return { ...out, reason: 'effectiveAt is not a date' };
@@ -206,7 +211,7 @@ export class HrIngressService {
     } catch (e) {
       // A concurrent delivery of the same event committed first (PostgreSQL): this one is the duplicate.
       if (isUniqueViolation(e)) return events.map(() => false);
-      throw e;
+      throw withoutParameters(e);
     }
   }
 
@@ -264,11 +269,41 @@ export function parseBody(headers: WebhookHeaders, body: Buffer): { payload?: un
     return { payload: Object.fromEntries(new URLSearchParams(text)) };
   }
   if (!text.trim()) return { parseError: 'empty body' };
+  let payload: unknown;
   try {
-    return { payload: JSON.parse(text) };
+    payload = JSON.parse(text);
   } catch {
     return { parseError: 'unparsable JSON' };
   }
+  // `null` or a bare scalar is no event (and `null` cannot be stored as the payload).
+  if (typeof payload !== 'object' || payload === null) return { parseError: 'the body is not a JSON object or array' };
+  // JSON.stringify and JSONata recurse: a deep body would overflow the stack (a 500) before it is stored.
+  if (deeperThan(payload, MAX_HR_JSON_DEPTH)) return { parseError: `the body is nested deeper than ${MAX_HR_JSON_DEPTH} levels` };
+  return { payload };
+}
+
+/** Deepest nesting of an HR payload: vendor payloads nest under 10 levels; the rest is abuse or a bug. */
+export const MAX_HR_JSON_DEPTH = 64;
+
+/** True when `value` nests objects/arrays deeper than `max` levels (iterative: safe at any depth). */
+export function deeperThan(value: unknown, max: number): boolean {
+  const stack: Array<[unknown, number]> = [[value, 1]];
+  while (stack.length) {
+    const [v, depth] = stack.pop()!;
+    if (typeof v !== 'object' || v === null) continue;
+    if (depth > max) return true;
+    for (const child of Array.isArray(v) ? v : Object.values(v)) stack.push([child, depth + 1]);
+  }
+  return false;
+}
+
+/** A failed insert without the bound parameters TypeORM attaches (they hold the raw payload): safe to log. */
+export function withoutParameters(e: unknown): unknown {
+  if (!(e instanceof QueryFailedError)) return e;
+  const driver = (e as { driverError?: { code?: string } }).driverError;
+  const out = new Error(`storing the HR event failed: ${e.message}${driver?.code ? ` (${driver.code})` : ''}`);
+  out.name = 'QueryFailedError';
+  return out;
 }
 
 function scalar(v: unknown): string | undefined {

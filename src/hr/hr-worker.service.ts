@@ -48,6 +48,8 @@ export class HrWorkerService implements OnApplicationBootstrap, BeforeApplicatio
       if (job && job.attemptsMade >= (job.opts.attempts ?? 1)) void this.processor.giveUp(job.data.hrEventId, err.message).catch(() => undefined);
     });
     const due = new Worker<HrDueJobData>(QueueName.HrDue, (job, token) => this.runDue(job, token), { ...common, concurrency: 4 });
+    // Transient failures retry (backoff, then the sweep); each one is logged, never silent.
+    due.on('failed', (job, err) => this.log.warn({ scheduledChangeId: job?.data.scheduledChangeId, attemptsMade: job?.attemptsMade }, `Scheduled change not applied yet (will retry): ${err.message}`));
     this.workers.push(events, due);
     for (const w of this.workers) w.on('error', e => this.log.warn(`Worker ${w.name}: ${e.message}`));
     this.timer = setInterval(() => void this.sweep().catch(e => this.log.warn(`HR sweep failed: ${(e as Error).message}`)), this.config.hr.sweepIntervalMs);

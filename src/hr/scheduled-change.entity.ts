@@ -2,7 +2,8 @@ import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
 
 /** `hire` provisions (preHireDays before the start), `activate` sets active at the start, `terminate` deactivates. */
 export type ScheduledAction = 'hire' | 'activate' | 'terminate';
-export type ScheduledStatus = 'pending' | 'applied' | 'cancelled' | 'superseded';
+/** `failed`: it can never apply (invalid value, ambiguous match); the reason is on its HR event. */
+export type ScheduledStatus = 'pending' | 'applied' | 'cancelled' | 'superseded' | 'failed';
 
 /**
  * An effective-dated HR action — the source of truth (DESIGN.md, Store). Written in the webhook's

@@ -6,7 +6,9 @@ import { OwnershipPolicy } from './ownership.js';
 const ENT = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
 
 function policy(ownership?: Record<string, unknown>): OwnershipPolicy {
-  const config = buildAppConfig({ ownership }, loadEnv({}));
+  // Owners must be known sources (client or HR source ids).
+  const clients = ['okta', 'people'].map(id => ({ id, tokenEnv: 'T', scopes: ['scim:write'] }));
+  const config = buildAppConfig({ ownership, clients }, loadEnv({}));
   return new OwnershipPolicy(config, new MetricsService());
 }
 
