@@ -1,5 +1,6 @@
 import { request } from 'undici';
 import { DbService } from '../../src/db/db.service.js';
+import { HrIdentityWriter } from '../../src/hr/hr-identity.writer.js';
 import { startScimmyApp } from '../downstream/scimmy-app.js';
 import { DownstreamApp } from '../downstream/downstream-app.js';
 import { deliver, ENT, FakeHrApi, fixture, person, setSecretEnv, sourceDocs } from '../fixtures/hr/hr-test-kit.js';
@@ -117,5 +118,29 @@ describe.each(storeKinds())('HR bad input: rejected with the reason, never a 5xx
     await new Promise(res => setTimeout(res, 1000));
     const [again] = await q('SELECT status, updated_at FROM scheduled_change WHERE id = $1', [row.id]);
     expect(again).toEqual({ status: 'failed', updated_at: row.updated_at });
+  });
+
+  it('keeps a change pending through a transient error (retried), then applies it', async () => {
+    const vars = person(`flaky${++n}${db[0]}`);
+    const writer = h.get(HrIdentityWriter);
+    const real = writer.write.bind(writer);
+    let calls = 0;
+    // The hire's own write fails once like a dropped database connection (no status: not a 4xx).
+    writer.write = async (source, ev, opts) => {
+      if (opts.create && ev.employeeId === vars.employeeId && calls++ === 0) throw new Error('Connection terminated unexpectedly');
+      return real(source, ev, opts);
+    };
+    try {
+      const r = await deliver(h.sb.url, 'people', 'standard-webhooks', body('hired', vars));
+      expect(r.status).toBe(202);
+      await waitFor(async () => (await q("SELECT status FROM scheduled_change WHERE hr_event_id = $1 AND action = 'hire'", [r.body.id]))[0]?.status === 'applied', 15_000, 'hire applied after the retry');
+      expect(calls).toBeGreaterThanOrEqual(2);
+      const [ev] = await q('SELECT status FROM hr_event WHERE id = $1', [r.body.id]);
+      expect(ev.status).toBe('applied');
+      // The transient error was no verdict: the row never went `failed`.
+      expect((await admin(`/scheduled-changes?status=failed&employeeId=${vars.employeeId}`)).body.items).toEqual([]);
+    } finally {
+      writer.write = real;
+    }
   });
 });
