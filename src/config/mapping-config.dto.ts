@@ -5,6 +5,9 @@ import { IsIn, IsOptional, IsString, MaxLength } from 'class-validator';
 export const APPLY_ON = ['always', 'create'] as const;
 export type ApplyOn = (typeof APPLY_ON)[number];
 
+const RESOURCE_TYPES: string[] = ['User', 'Group'];
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
 /** What `schemaCheck` does with a mapping target the target's `/Schemas` does not know. */
 export const SCHEMA_CHECK_MODES = ['error', 'warn', 'off'] as const;
 export type SchemaCheckMode = (typeof SCHEMA_CHECK_MODES)[number];
@@ -36,7 +39,7 @@ export class MappingDto {
   applyOn?: ApplyOn;
 
   /** Which resource type the entry maps (default User). */
-  @IsOptional() @IsIn(['User', 'Group'])
+  @IsOptional() @IsIn(RESOURCE_TYPES)
   resourceType?: 'User' | 'Group';
 }
 
@@ -77,7 +80,11 @@ export interface TargetRulesInput {
  * `compileTargetRules` (src/mapping), which reports their errors the same way.
  */
 export function normaliseTargetRules(t: TargetRulesInput, where: string, problems: string[]): TargetRulesConfig {
-  const mappings = (t.mappings ?? []).map((m, j): MappingConfig => {
+  // class-validator has reported a non-list, a non-object entry and an unknown resource type; the config
+  // fails anyway, so the list is not built on (dropping one entry would shift the others' indices).
+  const wellFormed = (m: unknown) => isRecord(m) && (m.resourceType === undefined || RESOURCE_TYPES.includes(m.resourceType as string));
+  const entries = Array.isArray(t.mappings) && t.mappings.every(wellFormed) ? t.mappings : [];
+  const mappings = entries.map((m, j): MappingConfig => {
     const kinds = [m.source !== undefined, m.value !== undefined, m.expression !== undefined].filter(Boolean).length;
     if (kinds !== 1) problems.push(`${where}.mappings[${j}] (${m.target}): needs exactly one of source, value or expression`);
     const out: MappingConfig = { target: m.target, applyOn: m.applyOn ?? 'always', resourceType: m.resourceType ?? 'User' };

@@ -60,7 +60,8 @@ const PRESETS: Record<ProfilePreset, Omit<TargetProfile, 'preset'>> = {
 
 /** Applies the preset (default `generic`), then the explicit switches. `putOnly` implies membership via PUT. */
 export function resolveProfile(dto: TargetProfileDto | undefined): TargetProfile {
-  const preset = dto?.preset ?? 'generic';
+  // An unknown preset was reported by class-validator; it must not take the defaults down with it.
+  const preset = dto?.preset !== undefined && (PROFILE_PRESETS as readonly unknown[]).includes(dto.preset) ? dto.preset : 'generic';
   const base = PRESETS[preset];
   const putOnly = dto?.putOnly ?? base.putOnly;
   return {

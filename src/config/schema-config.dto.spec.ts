@@ -24,7 +24,7 @@ describe('custom schemas in switchboard.yaml', () => {
       schemas: [
         schema({ description: 'Acme HR' }, [
           { name: 'costCenter', type: 'string' },
-          { name: 'pin', type: 'string', mutability: 'writeOnly' },
+          { name: 'pin', type: 'string', mutability: 'writeOnly', returned: 'never' },
           { name: 'site', type: 'complex', subAttributes: [{ name: 'code', type: 'string', caseExact: true }] },
         ]),
         { id: 'urn:acme:scim:schemas:1.0:Group', name: 'AcmeGroup', resourceType: ['Group'], required: true, attributes: [{ name: 'owner', type: 'string', required: true }] },
@@ -74,6 +74,10 @@ describe('custom schemas in switchboard.yaml', () => {
     ['an unknown referenceType', [schema({}, [{ name: 'home', type: 'reference', referenceTypes: ['Device'] }])], 'referenceType "Device" is not a resource type, external or uri'],
     ['referenceTypes on a string', [schema({}, [{ name: 'home', type: 'string', referenceTypes: ['external'] }])], 'has referenceTypes'],
     ['a returned writeOnly', [schema({}, [{ name: 'pin', type: 'string', mutability: 'writeOnly', returned: 'default' }])], 'is writeOnly, so returned must be never'],
+    ['a writeOnly without returned (never is required, not implied)', [schema({}, [{ name: 'pin', type: 'string', mutability: 'writeOnly' }])], `attribute ${ACME}:pin is writeOnly, so returned must be never`],
+    ['a writeOnly sub-attribute without returned', [schema({}, [{ name: 'site', type: 'complex', subAttributes: [{ name: 'pin', type: 'string', mutability: 'writeOnly' }] }])], 'site:pin is writeOnly, so returned must be never'],
+    ['attributes as a string', [schema({}, 'x' as unknown as unknown[])], 'schemas[0].attributes: attributes must be an array'],
+    ['subAttributes as a string', [schema({}, [{ name: 'site', type: 'complex', subAttributes: 'x' }])], 'schemas[0].attributes[0].subAttributes: subAttributes must be an array'],
     ['an unenforced uniqueness', [schema({}, [{ name: 'badge', type: 'string', uniqueness: 'server' }])], 'uniqueness "server" is not enforced'],
   ])('should refuse %s with a clear message', (_name, schemas, message) => {
     const found = problems(schemas);

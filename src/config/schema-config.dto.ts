@@ -90,13 +90,14 @@ export type CustomSchemasConfig = Required<Pick<SchemaRegistryOptions, 'schemas'
  * sub-attributes, referenceTypes, writeOnly/returned). Appends one line per problem to `problems`.
  */
 export function buildSchemasConfig(dtos: readonly SchemaConfigDto[] | undefined, problems: string[]): CustomSchemasConfig {
-  const list = (dtos ?? []).filter((d) => d && typeof d === 'object');
+  // Wrong shapes were reported by class-validator already; only well-formed entries are built on.
+  const list = (Array.isArray(dtos) ? (dtos as readonly SchemaConfigDto[]) : []).filter((d) => d && typeof d === 'object');
   const config: CustomSchemasConfig = {
     schemas: list.map((d): SchemaDefinition => ({
       id: String(d.id),
       name: String(d.name),
       description: d.description ?? '',
-      attributes: (d.attributes ?? []).map(toAttribute),
+      attributes: attributeList(d.attributes).map(toAttribute),
     })),
     extensions: list.flatMap((d) => (Array.isArray(d.resourceType) ? d.resourceType : [d.resourceType])
       .filter((t) => typeof t === 'string')
@@ -112,6 +113,11 @@ export function buildSchemasConfig(dtos: readonly SchemaConfigDto[] | undefined,
   return config;
 }
 
+/** The attribute objects of a list; anything else (a string, null) was reported by class-validator. */
+function attributeList(raw: unknown): AttributeConfigDto[] {
+  return Array.isArray(raw) ? raw.filter((a): a is AttributeConfigDto => typeof a === 'object' && a !== null) : [];
+}
+
 function toAttribute(a: AttributeConfigDto): AttributeDefinition {
   return {
     name: a.name,
@@ -121,10 +127,11 @@ function toAttribute(a: AttributeConfigDto): AttributeDefinition {
     required: a.required ?? false,
     caseExact: a.caseExact ?? false,
     mutability: a.mutability ?? 'readWrite',
-    returned: a.returned ?? (a.mutability === 'writeOnly' ? 'never' : 'default'),
+    // No implied `never` for writeOnly: the README requires it explicitly, the registry refuses the rest.
+    returned: a.returned ?? 'default',
     uniqueness: a.uniqueness ?? 'none',
     ...(a.canonicalValues ? { canonicalValues: a.canonicalValues } : {}),
     ...(a.referenceTypes ? { referenceTypes: a.referenceTypes } : {}),
-    ...(a.subAttributes ? { subAttributes: a.subAttributes.map(toAttribute) } : {}),
+    ...(a.subAttributes !== undefined ? { subAttributes: attributeList(a.subAttributes).map(toAttribute) } : {}),
   };
 }

@@ -88,6 +88,42 @@ describe(compileExpression.name, () => {
     expect(Date.now() - started).toBeLessThan(EXPRESSION_LIMITS.timeoutMs * 20);
   });
 
+  it('should match a catastrophic-backtracking regex in linear time (ReDoS)', async () => {
+    const e = compileExpression('$contains(userName, /^(a+)+$/)', 'app.mappings[0] title');
+    const started = Date.now();
+    // Backtracking RegExp: ~50 s for this input (2^30 paths); RE2: one pass.
+    await expect(e.evaluate({ userName: 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa!' }, scope)).resolves.toBe(false);
+    expect(Date.now() - started).toBeLessThan(100);
+    await expect(e.evaluate({ userName: 'a'.repeat(5_000) + '!' }, scope)).resolves.toBe(false);
+    expect(Date.now() - started).toBeLessThan(1000);
+    await expect(e.evaluate({ userName: 'aaaa' }, scope)).resolves.toBe(true);
+  });
+
+  it.each<[string, string, unknown]>([
+    ['$match with groups and indices', '$match("ab-12 cd-345", /([a-z]+)-(\\d+)/)', [
+      { match: 'ab-12', index: 0, groups: ['ab', '12'] },
+      { match: 'cd-345', index: 6, groups: ['cd', '345'] },
+    ]],
+    ['$replace with group references', '$replace(userName, /^([^.]+)\\.([^@]+)@.*$/, "$2, $1")', 'lukasz, zoe'],
+    ['$replace over every match', '$replace("a1b22c", /\\d+/, "#")', 'a#b#c'],
+    ['$contains with the i flag', '$contains(userType, /^contractor$/i)', true],
+    ['$split on a regex', '$split("a, b;c", /[,;]\\s*/)', ['a', 'b', 'c']],
+    ['a regex as a predicate on an array', 'emails[$contains(value, /home/)].type', 'home'],
+    ['$match after a non-BMP character (UTF-16 indices)', '$match("😀ä", /ä/).index', 2],
+    ['the m flag', '$match("x\\ny", /^y$/m).match', 'y'],
+  ])('should keep regex semantics on the linear engine: %s', async (_name, text, expected) => {
+    await expect(run(text)).resolves.toEqual(expected);
+  });
+
+  it.each([['a backreference', '$contains(userName, /(a)\\1/)'], ['a lookahead', '$contains(userName, /a(?=b)/)']])(
+    'should reject a regex with %s at compile time (RE2 cannot run it in linear time)',
+    (_name, text) => {
+      const call = () => compileExpression(text, 'app.mappings[2] title');
+      expect(call).toThrow(expect.objectContaining({ code: MappingErrorCode.InvalidExpression, path: 'app.mappings[2] title' }));
+      expect(call).toThrow('no backreferences or lookaround');
+    },
+  );
+
   it('should evaluate concurrently without sharing state', async () => {
     const e = compileExpression('userName & "-" & $id', 'x');
     const results = await Promise.all(['a', 'b', 'c'].map(id => e.evaluate({ userName: id }, { id, resourceType: 'User' })));

@@ -3,6 +3,7 @@ import { getCI, isObject } from '../common/json.util.js';
 import type { Json } from '../common/json.util.js';
 import { ENTERPRISE_USER_SCHEMA } from '../scim/scim.constants.js';
 import { JSONATA_BUILTINS, MAPPING_FUNCTIONS } from './expression-functions.js';
+import { LinearRegExp, linearRegexProblem } from './linear-regex.js';
 import { MappingError, MappingErrorCode } from './mapping.error.js';
 
 /**
@@ -44,10 +45,18 @@ export interface CompiledExpression {
 export function compileExpression(text: string, label: string): CompiledExpression {
   let expr: jsonata.Expression;
   try {
-    expr = jsonata(text, { timeout: EXPRESSION_LIMITS.timeoutMs, stack: EXPRESSION_LIMITS.maxDepth, sequence: EXPRESSION_LIMITS.maxSequence });
+    expr = jsonata(text, {
+      timeout: EXPRESSION_LIMITS.timeoutMs,
+      stack: EXPRESSION_LIMITS.maxDepth,
+      sequence: EXPRESSION_LIMITS.maxSequence,
+      // Linear-time matching: the time box cannot interrupt a synchronous backtracking RegExp (ReDoS).
+      RegexEngine: LinearRegExp as unknown as RegExpConstructor,
+    });
   } catch (e) {
     throw new MappingError(MappingErrorCode.InvalidExpression, label, describe(e));
   }
+  const regexProblem = regexLiterals(expr.ast()).map(linearRegexProblem).find(p => p !== undefined);
+  if (regexProblem) throw new MappingError(MappingErrorCode.InvalidExpression, label, regexProblem);
   const unknown = unknownFunctions(expr.ast());
   if (unknown.length) {
     throw new MappingError(MappingErrorCode.InvalidExpression, label, `unknown function ${unknown.map(n => `$${n}`).join(', ')}`);
@@ -104,6 +113,19 @@ function describe(e: unknown): string {
   const where = typeof err.position === 'number' ? ` at position ${err.position}` : '';
   const message = (err.message ?? String(e)).slice(0, 300);
   return err.code ? `${err.code}${where}: ${message}` : message;
+}
+
+/** Every regex literal in `ast`: checked against RE2 at start rather than failing at push time. */
+function regexLiterals(ast: unknown): RegExp[] {
+  const found: RegExp[] = [];
+  const walk = (node: unknown): void => {
+    if (Array.isArray(node)) return node.forEach(walk);
+    if (!isObject(node)) return;
+    if (node.type === 'regex' && node.value instanceof RegExp) found.push(node.value);
+    for (const [key, child] of Object.entries(node)) if (key !== 'position') walk(child);
+  };
+  walk(ast);
+  return found;
 }
 
 /** Names of functions called in `ast` that nothing defines. */

@@ -272,3 +272,46 @@ describe('mapResource with expressions, applyOn and references', () => {
     expect(mapped.payload[ENT]).toEqual({ manager: { value: 'u-8' } });
   });
 });
+
+describe('mapResource checks each mapped value against the target attribute type (RFC 7643 §2.3)', () => {
+  it.each<[string, MappingConfig, string]>([
+    ['an object for a string', { target: 'nickName', expression: '{ "a": userName }' }, 'nickName is an object, but the attribute is string'],
+    ['a number for a string', { target: 'displayName', expression: '$length(userName)' }, 'displayName is a number, but the attribute is string (use $string() to convert)'],
+    ['a string for a boolean', { target: 'active', expression: '"yes"' }, 'active is a string of 3 characters, but the attribute is boolean'],
+    ['a list for a single-valued attribute', { target: 'title', expression: 'emails.value' }, 'title is a list of 2, but the attribute is single-valued string'],
+    ['a boolean for an extension sub-attribute', { target: `${ENT}:manager.displayName`, expression: 'true' }, 'manager.displayName is a boolean'],
+    ['a string element in a complex multi-valued attribute', { target: 'emails', expression: '["a@example.com"]' }, 'emails element 0: is a string of 13 characters, but the attribute is complex (an object)'],
+    ['a wrong sub-attribute inside a complex value', { target: 'name', expression: '{ "givenName": 7 }' }, 'name sub-attribute givenName is a number'],
+    ['a number into a valuePath sub-attribute', { target: 'emails[type eq "work"].primary', expression: '1' }, 'emails.primary is a number, but the attribute is boolean'],
+  ])('should refuse %s with a MappingError naming target, entry and attribute, and send nothing', async (_name, mapping, detail) => {
+    const t = targetWith('none', [{ target: 'title', value: 'ok' }, mapping]);
+    const p = mapResource(user(), t);
+    await expect(p).rejects.toThrow(MappingError);
+    await expect(mapResource(user(), t)).rejects.toMatchObject({
+      code: MappingErrorCode.TypeMismatch, path: `app.mappings[1] ${mapping.target}`, message: expect.stringContaining(detail),
+    });
+  });
+
+  it('should pass values of the right type and wrap a single element for a multi-valued attribute', async () => {
+    const mapped = await mapResource(user(), targetWith('none', [
+      { target: 'displayName', expression: '$string($length(userName))' },
+      { target: 'emails', expression: 'emails[type = "work"]' },
+      { target: 'active', expression: 'active' },
+      { target: 'name', expression: '{ "givenName": "J", "familyName": name.familyName }' },
+      { target: 'urn:example:target-only:1.0:User:score', expression: '42' },
+    ]));
+    expect(mapped.payload).toMatchObject({
+      displayName: '16', emails: [{ value: 'jdoe@example.com', type: 'work', primary: true }], active: true,
+      name: { givenName: 'J', familyName: 'Doe' }, 'urn:example:target-only:1.0:User': { score: 42 },
+    });
+  });
+
+  it('should refuse a constant value or default of the wrong type at start', () => {
+    const call = () => compileTargetRules(targetWith('none', [{ target: 'active', value: 'yes' }, { target: 'nickName', source: 'nickName', default: 3 }]));
+    expect(call).toThrow(ConfigError);
+    expect(call).toThrow(expect.objectContaining({ problems: [
+      'target app: mappings[0] (active): value for active is a string of 3 characters, but the attribute is boolean',
+      'target app: mappings[1] (nickName): default for nickName is a number, but the attribute is string (use $string() to convert)',
+    ] }));
+  });
+});

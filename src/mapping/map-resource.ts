@@ -6,7 +6,9 @@ import { ENTERPRISE_USER_SCHEMA, GROUP_SCHEMA, ResourceTypeName, USER_SCHEMA } f
 import type { TargetPath } from './attribute-path.js';
 import { canonicalDocument } from './canonical-document.js';
 import type { GroupRef } from './scope.js';
+import { MappingError, MappingErrorCode } from './mapping.error.js';
 import { CompiledMapping, NOT_PASSED_THROUGH, rulesFor } from './target-rules.js';
+import { checkValueType, expectedShape } from './value-type.js';
 
 /** A canonical resource as the identity store holds it (a StoredResource fits). */
 export interface CanonicalResource {
@@ -77,7 +79,8 @@ const REFERENCES: ReadonlyArray<{ urn: string; attr: string; sub: string; resour
  * Switchboard is the target's client, and RFC 7643 §3.1 makes `externalId` the client's identifier.
  * References (`manager.value`) are translated with `ctx.resolveReference`.
  * @throws ConfigError when the target's rules do not compile (normally caught at start)
- * @throws MappingError when an expression fails for this resource (a permanent per-resource failure)
+ * @throws MappingError when an expression fails for this resource, or a value does not fit the target
+ *   attribute's type (TypeMismatch): a permanent per-resource failure
  */
 export async function mapResource(resource: CanonicalResource, target: TargetConfig, ctx: MappingContext = {}): Promise<MappedResource> {
   const { resourceType, doc } = resource;
@@ -99,7 +102,7 @@ export async function mapResource(resource: CanonicalResource, target: TargetCon
   for (const m of entries) {
     const value = await valueOf(m, resource, ctx);
     if (value === null || value === undefined) m.target.remove(full);
-    else m.target.write(full, structuredClone(value));
+    else m.target.write(full, structuredClone(typed(m, value, target.id)));
   }
   const unresolved = await translateReferences(full, resourceType, ctx);
 
@@ -128,6 +131,19 @@ export function createPayloadOf(mapped: MappedResource, payload: Json = mapped.p
   const { schemas: _ignored, ...attributes } = merged;
   const extensions = Object.keys(attributes).filter(k => k.toLowerCase().startsWith('urn:'));
   return { schemas: [coreSchema, ...extensions], ...attributes };
+}
+
+/**
+ * The value as the target attribute's SCIM type wants it, when the SchemaRegistry knows the attribute:
+ * a wrong type would only come back as an opaque 400 invalidValue, so it is never sent.
+ * @throws MappingError TypeMismatch naming target, entry index and attribute (never the value).
+ */
+function typed(m: CompiledMapping, value: unknown, targetId: string): unknown {
+  const shape = expectedShape(m.target);
+  if (!shape) return value;
+  const checked = checkValueType(value, shape.def, shape.multi);
+  if ('value' in checked) return checked.value;
+  throw new MappingError(MappingErrorCode.TypeMismatch, `${targetId}.mappings[${m.index}] ${m.config.target}`, `${shape.where} ${checked.problem}`);
 }
 
 async function valueOf(m: CompiledMapping, resource: CanonicalResource, ctx: MappingContext): Promise<unknown> {

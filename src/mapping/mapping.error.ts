@@ -11,6 +11,8 @@ export enum MappingErrorCode {
   ExpressionFailed = 'expression-failed',
   /** A `scope` or `groups.filter` that is not a valid SCIM filter on the canonical resource. */
   InvalidFilter = 'invalid-filter',
+  /** A mapped value whose JSON type is not the target attribute's SCIM type (RFC 7643 §2.3). */
+  TypeMismatch = 'type-mismatch',
 }
 
 function messageFor(code: MappingErrorCode, path: string, detail: string | undefined): string {
@@ -28,6 +30,8 @@ function messageFor(code: MappingErrorCode, path: string, detail: string | undef
       return `mapping expression for "${path}" failed${why}`;
     case MappingErrorCode.InvalidFilter:
       return `filter "${path}" is invalid${why}`;
+    case MappingErrorCode.TypeMismatch:
+      return `mapping ${path} produced a value of the wrong type${why}`;
     default:
       return assertNever(code);
   }

@@ -11,6 +11,7 @@ import { canonicalJson } from './canonical-json.js';
 import { compileExpression, CompiledExpression } from './expression.js';
 import { MappingError } from './mapping.error.js';
 import { compileGroupSelection, compileUserScope, GroupRef } from './scope.js';
+import { checkValueType, expectedShape } from './value-type.js';
 
 /** One mapping entry, compiled. */
 export interface CompiledMapping {
@@ -91,6 +92,7 @@ export function compileTargetRules(target: TargetConfig, registry: SchemaRegistr
       ...(config.expression !== undefined ? { expression: compileExpression(config.expression, label) } : {}),
     });
   }));
+  checkConstantTypes(target, mappings, problems);
   checkCreateOnlyConflicts(target, mappings, problems);
   let scope = compileUserScope(undefined, registry);
   at('scope', () => { scope = compileUserScope(target.scope, registry); });
@@ -185,6 +187,20 @@ function checkCreateOnlyConflicts(target: TargetConfig, mappings: CompiledMappin
       || (target.passThrough === 'core' && passesThrough(m.resourceType, key));
     if (alwaysWrites) {
       problems.push(`target ${target.id}: mappings[${m.index}] (${m.config.target}): applyOn create inside "${m.target.attr}", which is also sent on every update (multi-valued attributes are replaced whole); map the whole attribute with applyOn create, or use passThrough: none`);
+    }
+  }
+}
+
+/** A constant `value` or `default` of the wrong type for a known target attribute is refused at start. */
+function checkConstantTypes(target: TargetConfig, mappings: CompiledMapping[], problems: string[]): void {
+  for (const m of mappings) {
+    const shape = expectedShape(m.target);
+    if (!shape) continue;
+    for (const key of ['value', 'default'] as const) {
+      const constant = m.config[key];
+      if (constant === undefined || constant === null) continue;
+      const checked = checkValueType(constant, shape.def, shape.multi);
+      if ('problem' in checked) problems.push(`target ${target.id}: mappings[${m.index}] (${m.config.target}): ${key} for ${shape.where} ${checked.problem}`);
     }
   }
 }

@@ -33,7 +33,7 @@ const SCHEMAS = [
       { name: 'fte', type: 'decimal' },
       { name: 'employeeCode', type: 'string', caseExact: true, mutability: 'immutable' },
       { name: 'clearance', type: 'string', mutability: 'readOnly' },
-      { name: 'pin', type: 'string', mutability: 'writeOnly' },
+      { name: 'pin', type: 'string', mutability: 'writeOnly', returned: 'never' },
       { name: 'nickTag', type: 'string', returned: 'request' },
       {
         name: 'devices', type: 'complex', multiValued: true,

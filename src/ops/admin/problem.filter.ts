@@ -56,14 +56,14 @@ function describe(e: unknown): ProblemDetails {
   }
   const anyE = e as { type?: string; status?: number; message?: string };
   // body-parser errors carry `type` and `status` (express).
-  if (anyE?.type === 'entity.parse.failed') return blank(400, 'Request body is not valid JSON');
+  if (anyE?.type === 'entity.parse.failed') return parseFailure(e);
   if (anyE?.type === 'entity.too.large') return blank(413, 'Request body is too large');
   if (anyE?.type === 'encoding.unsupported' || anyE?.type === 'charset.unsupported') return blank(415, String(anyE.message));
   if (e instanceof HttpException) {
     const status = e.getStatus();
     // Nest's Express adapter turns body-parser SyntaxErrors into a 400 carrying the parser error as cause.
     const cause = e.cause as { type?: string } | undefined;
-    if (status === 400 && (cause instanceof SyntaxError || cause?.type === 'entity.parse.failed')) return blank(400, 'Request body is not valid JSON');
+    if (status === 400 && (cause instanceof SyntaxError || cause?.type === 'entity.parse.failed')) return parseFailure(cause);
     const body = e.getResponse();
     const msg = typeof body === 'string' ? body : (body as { message?: unknown }).message;
     if (status === 400 && Array.isArray(msg)) {
@@ -75,6 +75,23 @@ function describe(e: unknown): ProblemDetails {
   }
   if (typeof anyE?.status === 'number' && anyE.status >= 400 && anyE.status < 500) return blank(anyE.status, String(anyE.message ?? 'Bad request'));
   return blank(500, `Internal error (correlation id ${newCorrelationId()})`);
+}
+
+/**
+ * body-parser's strict mode refuses any top-level value but an object or array with the same error as
+ * broken JSON; its `body` (the raw text) tells the two apart, so `null` or `"x"` is not called invalid JSON.
+ */
+function parseFailure(e: unknown): ProblemDetails {
+  const raw = (e as { body?: unknown } | undefined)?.body;
+  if (typeof raw === 'string') {
+    try {
+      JSON.parse(raw);
+      return blank(400, 'Request body must be a JSON object');
+    } catch {
+      // Falls through: it really is not JSON.
+    }
+  }
+  return blank(400, 'Request body is not valid JSON');
 }
 
 function blank(status: number, detail: string): ProblemDetails {
