@@ -59,6 +59,6 @@ describe('buildAppConfig on wrongly typed keys: one ConfigError naming the key, 
     const c = buildAppConfig(null, env);
     expect(c.clients).toEqual([]);
     expect(c.targets).toEqual([]);
-    expect(buildAppConfig({ schemas: null }, env).schemas).toBeDefined();
+    expect(buildAppConfig({ schemas: null }, env).schemas).toEqual({ schemas: [], extensions: [] });
   });
 });
