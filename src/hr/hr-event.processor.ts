@@ -115,8 +115,15 @@ export class HrEventProcessor {
       order: { sourceTs: 'ASC' },
     });
     for (const ev of early) {
-      await this.writer.write(source, ev, { create: false });
-      await this.db.write(em => em.update(HrEventEntity, { id: ev.id, status: 'ignored' }, { status: 'applied', reason: 'applied when the hire was provisioned', processedAt: nowIso() }));
+      let outcome: { status: 'applied' | 'failed'; reason: string } = { status: 'applied', reason: 'applied when the hire was provisioned' };
+      try {
+        await this.writer.write(source, ev, { create: false });
+      } catch (e) {
+        // One bad early update fails alone; the hire itself is provisioned.
+        if (!(e instanceof HrPermanentError)) throw e;
+        outcome = { status: 'failed', reason: `early update cannot apply: ${e.message}`.slice(0, 1024) };
+      }
+      await this.db.write(em => em.update(HrEventEntity, { id: ev.id, status: 'ignored' }, { ...outcome, processedAt: nowIso() }));
     }
   }
 

@@ -112,10 +112,10 @@ export class HrIngressService {
   private row(source: HrSourceConfig, eventId: string, received: string, payload: unknown, x: Extracted, signedMs: number | undefined, nowMs: number): HrEventEntity {
     const status: HrEventStatus = x.reason ? 'rejected' : x.action === 'ignore' ? 'ignored' : 'accepted';
     return {
-      id: newId(), sourceId: source.id, eventId, receivedAt: received,
+      id: newId(), sourceId: source.id, eventId: textColumn(eventId), receivedAt: received,
       sourceTs: (x.sourceTs ?? (signedMs !== undefined ? new Date(signedMs) : new Date(nowMs))).toISOString(),
       action: x.action ?? null, employeeId: x.employeeId && x.employeeId.length <= MAX_EMPLOYEE_ID ? x.employeeId : null, status,
-      reason: x.reason?.slice(0, 1024) ?? (status === 'ignored' ? 'action is ignore' : null),
+      reason: (x.reason === undefined ? undefined : textColumn(x.reason.slice(0, 1024))) ?? (status === 'ignored' ? 'action is ignore' : null),
       payload, processedAt: status === 'accepted' ? null : received,
     };
   }
@@ -174,6 +174,7 @@ export class HrIngressService {
       out.action = action as HrAction;
       if (out.action !== 'ignore' && !out.employeeId) return { ...out, reason: 'missing employee id' };
       // Cutting it would merge distinct employees (hr_event.employee_id is varchar(200)).
+      if (out.employeeId?.includes('\u0000')) return { ...out, employeeId: undefined, reason: 'employee id contains U+0000' };
       if (out.employeeId && out.employeeId.length > MAX_EMPLOYEE_ID) return { ...out, employeeId: undefined, reason: `employee id is longer than ${MAX_EMPLOYEE_ID} characters` };
       if (effRaw !== undefined && effRaw !== null && effRaw !== '') {
         out.effectiveAt = effectiveInstant(effRaw, source.timezone, out.action === 'terminate' ? source.terminationAt : 'start-of-day');
@@ -304,6 +305,11 @@ export function withoutParameters(e: unknown): unknown {
   const out = new Error(`storing the HR event failed: ${e.message}${driver?.code ? ` (${driver.code})` : ''}`);
   out.name = 'QueryFailedError';
   return out;
+}
+
+/** PostgreSQL text cannot hold U+0000: echoed payload text (event ids, reasons) shows it as U+FFFD. */
+function textColumn(s: string): string {
+  return s.replace(/\u0000/g, '\uFFFD');
 }
 
 function scalar(v: unknown): string | undefined {

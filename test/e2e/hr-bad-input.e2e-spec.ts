@@ -27,6 +27,7 @@ describe.each(storeKinds())('HR bad input: rejected with the reason, never a 5xx
     // `people` answers rejections 200 (default); `strict` is the same source answering 422.
     const people = sourceDocs(api.url).filter(s => s.id === 'people');
     people.push({ ...people[0], id: 'strict', rejectStatus: 422 });
+    people.push({ ...people[0], id: 'echo', action: 'act' });
     h = await Harness.start({
       db, targets: [{ id: 'apps', baseUrl: app.url, deprovision: 'disable' }],
       extraConfig: { hrSources: people, hr: { sweepIntervalMs: 300, staleAfterMs: 1000 } },
@@ -85,6 +86,14 @@ describe.each(storeKinds())('HR bad input: rejected with the reason, never a 5xx
     const vars = person(`long${++n}${db[0]}`, { employeeId: 'E'.repeat(201) });
     await rejected(body('hired', vars), /^employee id is longer than 200 characters$/);
     expect(Number((await q("SELECT COUNT(*) AS n FROM hr_event WHERE employee_id LIKE 'EEEE%'"))[0].n)).toBe(0);
+  });
+
+  it('rejects U+0000 in the employee id and keeps it out of stored text (PostgreSQL text cannot hold it)', async () => {
+    const vars = person(`nul${++n}${db[0]}`);
+    await rejected(body('hired', vars, d => { d.data.employee.id = 'E\u00001'; }), /^employee id contains U\+0000$/);
+    // An action that echoes the payload's text into the reason (`unknown action "…"`).
+    const r = await rejected(JSON.stringify({ type: 'employee.updated', data: { employee: { id: 'E1' } }, act: 'x\u0000y' }), /^unknown action "x\uFFFDy"$/, 'echo');
+    expect(r.reason).not.toContain('\u0000');
   });
 
   it('hires an employee whose id is a JSON number, under its decimal string', async () => {
