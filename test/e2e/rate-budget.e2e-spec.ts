@@ -123,8 +123,9 @@ pg('rate budget across two worker processes', () => {
     expect(grantTimes.length).toBe(arrivals.length);
     expect(maxGrantsPerSecond).toBeLessThanOrEqual(MAX);
     // Arrival stamps at the target lag the grants by loopback latency and by scheduling of three busy
-    // processes on two cores: a little slack.
-    expect(maxPerSecond).toBeLessThanOrEqual(MAX + 3);
+    // processes on two cores (a delayed request lands beside the next ones): 25 % slack here; the
+    // exact check is the one on grants above.
+    expect(maxPerSecond).toBeLessThanOrEqual(Math.ceil(MAX * 1.25));
     // The budget was the bottleneck, not idle: the target saw close to the full rate, and 400 requests
     // at 20 per second take at least 19 s.
     expect(maxPerSecond).toBeGreaterThanOrEqual(MAX - 2);
