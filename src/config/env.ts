@@ -14,10 +14,11 @@ export class EnvDto {
   @IsOptional() @Matches(/^rediss?:\/\//, { message: 'REDIS_URL must start with redis:// or rediss://' })
   REDIS_URL?: string;
 
-  @IsOptional() @Type(() => Number) @IsInt() @Min(0) @Max(65535)
+  // Decorators run bottom-up and only the first failure is reported: IsInt last, so `abc` reads "must be an integer".
+  @IsOptional() @Type(() => Number) @Max(65535) @Min(0) @IsInt({ message: '$property must be an integer (0-65535)' })
   PORT?: number;
 
-  @IsOptional() @Type(() => Number) @IsInt() @Min(0) @Max(65535)
+  @IsOptional() @Type(() => Number) @Max(65535) @Min(0) @IsInt({ message: '$property must be an integer (0-65535)' })
   HEALTH_PORT?: number;
 
   @IsOptional() @IsString()

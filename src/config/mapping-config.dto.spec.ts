@@ -59,7 +59,7 @@ describe('buildAppConfig with mappings', () => {
     })] }, env);
     expect(call).toThrow(ConfigError);
     expect(call).toThrow('target app-one: mappings[1] (displayName): mapping expression for "app-one.mappings[1] displayName" is invalid: unknown function $upper');
-    expect(call).toThrow(/target app-one: mappings\[2\] \(title\): .*unknown attribute in schema urn:ietf:params:scim:schemas:extension:enterprise:2\.0:User/);
+    expect(call).toThrow('target app-one: mappings[2] (title): unknown attribute urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:departmnt\n');
     expect(call).toThrow(/target app-one: scope: filter "departmnt eq "R&D"" is invalid/);
   });
 

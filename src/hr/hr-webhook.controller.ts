@@ -1,4 +1,5 @@
 import { Controller, Param, Post, Req, Res } from '@nestjs/common';
+import { ApiExcludeController } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { HrIngressService } from './hr-ingress.service.js';
 import type { RawBodyRequest } from './raw-body.middleware.js';
@@ -9,6 +10,7 @@ import type { RawBodyRequest } from './raw-body.middleware.js';
  * 202 accepted · 200 duplicate / handshake · 401 verification failed (nothing stored) · 404 unknown
  * source · 413 too large · rejected payloads: the source's `rejectStatus` (200 by default).
  */
+@ApiExcludeController() // vendors' endpoint, not part of the admin API document
 @Controller('hr/webhooks')
 export class HrWebhookController {
   constructor(private readonly ingress: HrIngressService) {}

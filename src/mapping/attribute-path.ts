@@ -70,7 +70,8 @@ function parse(text: string, registry: SchemaRegistry, type: ResourceTypeName, r
   let attribute: AttributeDefinition | undefined;
   const resolved: ResolvedPath | undefined = known ? registry.tryResolve(type, sub === undefined ? attrText : `${attrText}.${sub}`) : undefined;
   if (known && (!resolved || resolved.wholeSchema) && role === 'source') {
-    throw new MappingError(MappingErrorCode.InvalidPath, text, `unknown attribute in schema ${known}`);
+    // A URN path already names its schema; a bare one gets it added (core User or Group).
+    throw new MappingError(MappingErrorCode.UnknownAttribute, text.trim(), text.trim().toLowerCase().startsWith('urn:') ? undefined : known);
   }
   if (resolved && !resolved.wholeSchema) {
     urn = resolved.inExtension ? resolved.schemaUrn : undefined;

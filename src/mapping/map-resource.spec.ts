@@ -170,7 +170,7 @@ describe(mapResource.name, () => {
     ['an unquoted string literal', { target: 'emails[type eq work].value', value: 'x' }, MappingErrorCode.InvalidPath],
     ['an invalid source path', { target: 'title', source: 'name..x' }, MappingErrorCode.InvalidPath],
     ['the hashed password as a source', { target: 'title', source: 'password' }, MappingErrorCode.InvalidPath],
-    ['a typo in a source attribute', { target: 'title', source: 'departmnt' }, MappingErrorCode.InvalidPath],
+    ['a typo in a source attribute', { target: 'title', source: 'departmnt' }, MappingErrorCode.UnknownAttribute],
     ['members as a target', { target: 'members', value: [] }, MappingErrorCode.ReservedTarget],
     ['schemas as a target', { target: 'schemas', value: [] }, MappingErrorCode.ReservedTarget],
     ['id as a target', { target: 'ID', value: 'x' }, MappingErrorCode.ReservedTarget],
@@ -181,6 +181,22 @@ describe(mapResource.name, () => {
     const call = () => compileTargetRules(targetWith('core', [mapping]));
     expect(call).toThrow(ConfigError);
     expect(call).toThrow(`target app: mappings[0] (${mapping.target}): ${expected}`);
+  });
+});
+
+describe('an unknown source attribute', () => {
+  it('should name the attribute (and its schema when the path has no URN) without the path syntax hint', () => {
+    const message = (source: string) => {
+      try {
+        compileTargetRules(targetWith('core', [{ target: 'title', source }]));
+      } catch (e) {
+        return (e as ConfigError).problems;
+      }
+      return [];
+    };
+    expect(message('name.givenNme')).toEqual(['target app: mappings[0] (title): unknown attribute name.givenNme in schema urn:ietf:params:scim:schemas:core:2.0:User']);
+    expect(message('urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:costCentre')).toEqual(['target app: mappings[0] (title): unknown attribute urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:costCentre']);
+    expect(message('name..x')[0]).toContain('is not a SCIM attribute path (attr, attr.sub');
   });
 });
 

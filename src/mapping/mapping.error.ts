@@ -1,6 +1,8 @@
 export enum MappingErrorCode {
   /** A source or target path that is not a SCIM attribute path we can read or write. */
   InvalidPath = 'invalid-path',
+  /** A well-formed source path naming no attribute of a schema Switchboard knows (a typo: nothing is stored there). */
+  UnknownAttribute = 'unknown-attribute',
   /** A target Switchboard owns (`schemas`, `id`, `meta`, `groups`, `members`). */
   ReservedTarget = 'reserved-target',
   /** A target that names no single place to write (`emails.value`, a valuePath filter other than `eq`). */
@@ -20,6 +22,8 @@ function messageFor(code: MappingErrorCode, path: string, detail: string | undef
   switch (code) {
     case MappingErrorCode.InvalidPath:
       return `mapping path "${path}" is not a SCIM attribute path (attr, attr.sub, urn:…:attr, attr[sub eq "literal"].sub)${why}`;
+    case MappingErrorCode.UnknownAttribute:
+      return `unknown attribute ${path}${detail ? ` in schema ${detail}` : ''}`;
     case MappingErrorCode.ReservedTarget:
       return `mapping target "${path}" is managed by Switchboard (schemas, id, meta, groups, members)`;
     case MappingErrorCode.UnsupportedTarget:

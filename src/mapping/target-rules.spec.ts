@@ -64,7 +64,7 @@ describe(compileTargetRules.name, () => {
     const ok = compileTargetRules(target({ mappings: [{ target: `${HR}:costCenter`, source: `${HR.toUpperCase()}:COSTCENTER` }] }), withHr);
     expect(ok.mappings[0]!.source).toMatchObject({ urn: HR, attr: 'costCenter' });
     expect(ok.mappings[0]!.target).toMatchObject({ urn: HR, attr: 'costCenter' });
-    expect(() => compileTargetRules(target({ mappings: [{ target: 'title', source: `${HR}:costCentre` }] }), withHr)).toThrow(/unknown attribute in schema urn:acme/);
+    expect(() => compileTargetRules(target({ mappings: [{ target: 'title', source: `${HR}:costCentre` }] }), withHr)).toThrow(`unknown attribute ${HR}:costCentre`);
   });
 
   it('should accept a target-only extension the registry does not know, split at its last colon', () => {

@@ -114,6 +114,7 @@ describe('admin API (real HTTP)', () => {
       expect(doc.info).toEqual(expect.objectContaining({ title: 'Switchboard admin API', version: expect.any(String) }));
       expect(Object.keys(doc.paths).sort()).toEqual([
         '/admin/targets', '/admin/targets/{id}', '/admin/targets/{id}/mappings', '/admin/targets/{id}/preview', '/admin/targets/{id}/resync',
+        '/admin/hr/events', '/admin/hr/events/{id}', '/admin/hr/scheduled-changes',
       ].concat(Object.keys(doc.paths).filter((p: string) => /quarantine|provision/.test(p))).sort());
       expect(Object.keys(doc.paths).every(p => p.startsWith('/admin/'))).toBe(true);
       expect(doc.components.securitySchemes.adminToken).toEqual(expect.objectContaining({ type: 'http', scheme: 'bearer' }));
