@@ -9,8 +9,10 @@ import { IsBoolean, IsIn, IsInt, IsOptional, Max, Min } from 'class-validator';
  *   of the mapped state (§3.5.1) and a group's members go as the full member list in that PUT.
  * - `eq-only`: the app filters only with `eq` on plain attributes (Atlassian-style): valuePath matching
  *   attributes are sent as their attribute path (`emails.value eq "…"`), never as a valuePath filter.
+ * - `no-filter`: the app cannot filter (ServiceProviderConfig `filter.supported: false`): matching pages
+ *   through `GET /Users?startIndex=&count=` (RFC 7644 §3.4.2.4) and compares locally; no `filter=` is sent.
  */
-export const PROFILE_PRESETS = ['generic', 'put-only', 'eq-only'] as const;
+export const PROFILE_PRESETS = ['generic', 'put-only', 'eq-only', 'no-filter'] as const;
 export type ProfilePreset = (typeof PROFILE_PRESETS)[number];
 
 /** How a matching attribute with a value filter (`emails[primary eq true].value`) is sent to the target. */
@@ -41,6 +43,17 @@ export class TargetProfileDto {
    */
   @IsOptional() @IsIn(MATCH_FILTER_STYLES as unknown as string[])
   matchFilter?: MatchFilterStyle;
+
+  /**
+   * `false`: the app does not support `filter` (RFC 7644 §3.4.2.2): matching lists the accounts page by
+   * page (`startIndex`/`count`, §3.4.2.4) and evaluates each matching attribute locally. Default `true`.
+   */
+  @IsOptional() @IsBoolean()
+  filter?: boolean;
+
+  /** Most remote accounts a matching scan reads; a bigger target is a dead letter, not a guess (default 10,000). */
+  @IsOptional() @IsInt() @Min(1) @Max(1_000_000)
+  matchScanLimit?: number;
 }
 
 /** A target's quirk profile with the preset and every default applied. */
@@ -50,12 +63,19 @@ export interface TargetProfile {
   groupMembershipVia: 'patch' | 'put';
   membershipChunkSize: number;
   matchFilter: MatchFilterStyle;
+  /** False: matching scans the listing instead of sending `filter=`. */
+  filter: boolean;
+  matchScanLimit: number;
 }
 
+/** Default `matchScanLimit`: remote accounts a no-filter matching scan may read. */
+export const DEFAULT_MATCH_SCAN_LIMIT = 10_000;
+
 const PRESETS: Record<ProfilePreset, Omit<TargetProfile, 'preset'>> = {
-  generic: { putOnly: false, groupMembershipVia: 'patch', membershipChunkSize: 100, matchFilter: 'attributePath' },
-  'put-only': { putOnly: true, groupMembershipVia: 'put', membershipChunkSize: 100, matchFilter: 'attributePath' },
-  'eq-only': { putOnly: false, groupMembershipVia: 'patch', membershipChunkSize: 100, matchFilter: 'attributePath' },
+  generic: { putOnly: false, groupMembershipVia: 'patch', membershipChunkSize: 100, matchFilter: 'attributePath', filter: true, matchScanLimit: DEFAULT_MATCH_SCAN_LIMIT },
+  'put-only': { putOnly: true, groupMembershipVia: 'put', membershipChunkSize: 100, matchFilter: 'attributePath', filter: true, matchScanLimit: DEFAULT_MATCH_SCAN_LIMIT },
+  'eq-only': { putOnly: false, groupMembershipVia: 'patch', membershipChunkSize: 100, matchFilter: 'attributePath', filter: true, matchScanLimit: DEFAULT_MATCH_SCAN_LIMIT },
+  'no-filter': { putOnly: false, groupMembershipVia: 'patch', membershipChunkSize: 100, matchFilter: 'attributePath', filter: false, matchScanLimit: DEFAULT_MATCH_SCAN_LIMIT },
 };
 
 /** Applies the preset (default `generic`), then the explicit switches. `putOnly` implies membership via PUT. */
@@ -70,6 +90,8 @@ export function resolveProfile(dto: TargetProfileDto | undefined): TargetProfile
     groupMembershipVia: putOnly ? 'put' : dto?.groupMembershipVia ?? base.groupMembershipVia,
     membershipChunkSize: dto?.membershipChunkSize ?? base.membershipChunkSize,
     matchFilter: preset === 'eq-only' ? 'attributePath' : dto?.matchFilter ?? base.matchFilter,
+    filter: dto?.filter ?? base.filter,
+    matchScanLimit: dto?.matchScanLimit ?? base.matchScanLimit,
   };
 }
 

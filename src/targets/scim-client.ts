@@ -199,6 +199,24 @@ export class ScimClient {
     };
   }
 
+  /**
+   * GET `/<Users|Groups>?startIndex=…&count=…` without a filter (RFC 7644 §3.4.2.4): one page of the
+   * listing, 1-based. `totalResults` is undefined when the app does not say; a 404 is an empty page.
+   */
+  async listPage(resourceType: ResourceTypeName, startIndex: number, count: number, opts: CallOptions = {}): Promise<ScimResponse<{ resources: ScimObject[]; totalResults?: number }>> {
+    const res = await this.send('GET', `${endpoint(resourceType)}?startIndex=${startIndex}&count=${count}`, { allow404: true, ...opts });
+    const list = res.body?.Resources;
+    const total = res.body?.totalResults;
+    return {
+      status: res.status,
+      body: {
+        resources: Array.isArray(list) ? list.filter((r): r is ScimObject => typeof r === 'object' && r !== null && !Array.isArray(r)) : [],
+        totalResults: typeof total === 'number' && Number.isFinite(total) ? total : undefined,
+      },
+      durationMs: res.durationMs,
+    };
+  }
+
   /** GET `/ServiceProviderConfig` (RFC 7644 §4): what the target supports (patch, filter, etag, bulk). */
   serviceProviderConfig(opts: CallOptions = {}): Promise<ScimResponse<ScimObject | undefined>> {
     return this.send('GET', '/ServiceProviderConfig', opts);

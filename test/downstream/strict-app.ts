@@ -529,6 +529,8 @@ interface Ctx {
   token: string;
   users: Kind;
   groups: Kind;
+  /** Answers any list `filter` with 400 invalidFilter and says `filter.supported: false` (a no-filter app). */
+  noFilter?: boolean;
 }
 
 function send(res: ServerResponse, status: number, body?: unknown, headers: Record<string, string> = {}): void {
@@ -683,6 +685,7 @@ async function handleResource(ctx: Ctx, kind: Kind, req: IncomingMessage, res: S
   if (id === undefined) {
     if (method === 'GET') {
       const filter = url.searchParams.get('filter');
+      if (filter !== null && ctx.noFilter) throw fail.filter('This service provider does not support filtering (ServiceProviderConfig filter.supported is false)');
       const all = [...kind.store.values()].filter(filter ? parseListFilter(kind, filter) : () => true);
       // RFC 7644 §3.4.2.4: startIndex < 1 means 1; a negative count means 0.
       const startIndex = Math.max(1, pageParam(url.searchParams, 'startIndex', 1));
@@ -773,7 +776,7 @@ function serviceProviderConfig(ctx: Ctx): Doc {
     schemas: [URN.ServiceProviderConfig],
     patch: { supported: true },
     bulk: { supported: false, maxOperations: 0, maxPayloadSize: 0 },
-    filter: { supported: true, maxResults: MAX_RESULTS },
+    filter: { supported: !ctx.noFilter, maxResults: MAX_RESULTS },
     changePassword: { supported: false },
     sort: { supported: false },
     etag: { supported: true },
@@ -833,11 +836,12 @@ async function route(ctx: Ctx, req: IncomingMessage, res: ServerResponse, onCrea
  * emails, unsupported filters, case-folded PATCH ops, dangling group members) so sloppy clients fail loudly.
  * ETags are `W/"<version>"`; If-Match mismatches get 412.
  */
-export async function startStrictApp(opts: DownstreamAppOptions): Promise<DownstreamApp> {
+export async function startStrictApp(opts: DownstreamAppOptions & { noFilter?: boolean }): Promise<DownstreamApp> {
   const requests: RequestRecord[] = [];
   const ctx: Ctx = {
     origin: '',
     token: opts.token,
+    noFilter: opts.noFilter,
     users: {
       name: 'User', endpoint: '/Users', core: SCHEMAS[0], extensions: [SCHEMAS[1]],
       filterable: ['userName', 'externalId', 'displayName', 'id'], store: new Map(),

@@ -52,11 +52,13 @@ describe('matching and profile config', () => {
   });
 
   it.each([
-    [undefined, { preset: 'generic', putOnly: false, groupMembershipVia: 'patch', membershipChunkSize: 100, matchFilter: 'attributePath' }],
-    [{ preset: 'put-only' }, { preset: 'put-only', putOnly: true, groupMembershipVia: 'put', membershipChunkSize: 100, matchFilter: 'attributePath' }],
-    [{ putOnly: true, groupMembershipVia: 'patch' }, { preset: 'generic', putOnly: true, groupMembershipVia: 'put', membershipChunkSize: 100, matchFilter: 'attributePath' }],
-    [{ preset: 'eq-only', matchFilter: 'valuePath' }, { preset: 'eq-only', putOnly: false, groupMembershipVia: 'patch', membershipChunkSize: 100, matchFilter: 'attributePath' }],
-    [{ membershipChunkSize: 250 }, { preset: 'generic', putOnly: false, groupMembershipVia: 'patch', membershipChunkSize: 250, matchFilter: 'attributePath' }],
+    [undefined, { preset: 'generic', putOnly: false, groupMembershipVia: 'patch', membershipChunkSize: 100, matchFilter: 'attributePath', filter: true, matchScanLimit: 10_000 }],
+    [{ preset: 'put-only' }, { preset: 'put-only', putOnly: true, groupMembershipVia: 'put', membershipChunkSize: 100, matchFilter: 'attributePath', filter: true, matchScanLimit: 10_000 }],
+    [{ putOnly: true, groupMembershipVia: 'patch' }, { preset: 'generic', putOnly: true, groupMembershipVia: 'put', membershipChunkSize: 100, matchFilter: 'attributePath', filter: true, matchScanLimit: 10_000 }],
+    [{ preset: 'eq-only', matchFilter: 'valuePath' }, { preset: 'eq-only', putOnly: false, groupMembershipVia: 'patch', membershipChunkSize: 100, matchFilter: 'attributePath', filter: true, matchScanLimit: 10_000 }],
+    [{ membershipChunkSize: 250 }, { preset: 'generic', putOnly: false, groupMembershipVia: 'patch', membershipChunkSize: 250, matchFilter: 'attributePath', filter: true, matchScanLimit: 10_000 }],
+    [{ preset: 'no-filter' }, { preset: 'no-filter', putOnly: false, groupMembershipVia: 'patch', membershipChunkSize: 100, matchFilter: 'attributePath', filter: false, matchScanLimit: 10_000 }],
+    [{ filter: false, matchScanLimit: 500 }, { preset: 'generic', putOnly: false, groupMembershipVia: 'patch', membershipChunkSize: 100, matchFilter: 'attributePath', filter: false, matchScanLimit: 500 }],
   ] as const)('should resolve profile %j', (dto, expected) => {
     expect(resolveProfile(dto as never)).toEqual(expected);
   });

@@ -5,6 +5,7 @@ import { ResourceTypeName } from '../../scim/scim.constants.js';
 import { PushTrace, TraceMatchAttempt } from '../push-trace.js';
 import { ScimObject } from '../scim-client.js';
 import { TargetError, TargetErrorKind } from '../target.error.js';
+import { remoteMatcher, scanRemote, ScanLimitExceeded } from './match-scan.js';
 import { TracedClient } from './traced-client.js';
 
 type Literal = string | number | boolean;
@@ -109,7 +110,8 @@ export function matchingAttributes(target: TargetConfig, type: ResourceTypeName)
  * exactly one account → linked; none (or no value) → next attribute; several → {@link MatchError}, never a
  * guess. A target that refuses the filter (400) is a MatchError too: creating instead could duplicate an
  * account, and so is an account `linkedElsewhere` says belongs to another resource. Every attempt is
- * recorded in the trace.
+ * recorded in the trace. Under `profile.filter: false`, or when the target ignored the filter, the
+ * accounts are found by listing instead ({@link matchByScan}).
  */
 export async function findRemoteMatch(
   client: TracedClient, target: TargetConfig, type: ResourceTypeName, payload: Json, trace: PushTrace,
@@ -118,6 +120,7 @@ export async function findRemoteMatch(
   const style = target.profile?.matchFilter ?? 'attributePath';
   const attempts: TraceMatchAttempt[] = [];
   const done = (result: 'linked' | 'none' | 'ambiguous', remoteId?: string) => trace.add({ kind: 'match', attempts, result, remoteId });
+  if (target.profile?.filter === false) return matchByScan(client, target, type, payload, trace, linkedElsewhere);
   for (const raw of matchingAttributes(target, type)) {
     const path = parseMatchPath(raw);
     const value = readMatchValue(payload, path);
@@ -133,9 +136,14 @@ export async function findRemoteMatch(
       if (e instanceof TargetError && e.kind === TargetErrorKind.Permanent) {
         attempts.push({ attribute: raw, filter, found: 0 });
         done('none');
-        throw new MatchError(`matching attribute "${raw}": the target refused the filter (HTTP ${e.status ?? '?'}${e.scimType ? `, ${e.scimType}` : ''}); remove it from matching or set profile.matchFilter`, e.status);
+        throw new MatchError(`matching attribute "${raw}": the target refused the filter (HTTP ${e.status ?? '?'}${e.scimType ? `, ${e.scimType}` : ''}); remove it from matching, set profile.matchFilter, or set profile.filter: false (no-filter app: matching by listing)`, e.status);
       }
       throw e;
+    }
+    // An app that ignores `filter` lists everyone: an account that visibly does not hold the value gives it away.
+    if (found.some(r => contradicts(r, path, value, type))) {
+      trace.add({ kind: 'note', message: `the target ignored filter=${filter}: matching by listing instead` });
+      return matchByScan(client, target, type, payload, trace, linkedElsewhere, attempts);
     }
     // findOne asks for 2 results: enough to tell one from several.
     const fits = checkLocally ? found.filter(r => remoteSatisfies(r, path, value)) : found;
@@ -152,6 +160,76 @@ export async function findRemoteMatch(
       const id = fits[0].id;
       if (typeof id !== 'string' || !id) throw new TargetError(TargetErrorKind.Permanent, { detail: `matching attribute "${raw}": the target returned an account without an id` });
       // Two canonical resources must never share one account (e.g. an email that moved between people).
+      if (linkedElsewhere && (await linkedElsewhere(id))) {
+        done('ambiguous', id);
+        throw new MatchError(`matching attribute "${raw}" found a ${type} account that is already linked to another resource at this target; refusing to link it twice`);
+      }
+      done('linked', id);
+      return id;
+    }
+  }
+  done('none');
+  return undefined;
+}
+
+/** The account carries the path's attribute, and it does not hold `value` there: the filter was not applied. */
+function contradicts(remote: ScimObject, path: MatchPath, value: Literal, type: ResourceTypeName): boolean {
+  const container = path.urn ? getCI(remote, path.urn) : remote;
+  if (!isObject(container) || getCI(container, path.attr) === undefined) return false;
+  const attrOnly: MatchPath = { raw: path.raw, urn: path.urn, attr: path.attr, sub: path.sub };
+  return !remoteMatcher(attrOnly, value, type, obj => readMatchValue(obj, attrOnly))(remote);
+}
+
+/**
+ * Matching for an app without `filter` (profile `filter: false`, preset `no-filter`) or one that ignored
+ * it: reads the listing once ({@link scanRemote}, capped by `profile.matchScanLimit`) and evaluates each
+ * matching attribute, in order, on every account with the SCIM filter evaluator. Same outcomes as
+ * filtered matching: one → linked, several → ambiguous MatchError, none → next attribute.
+ * @throws MatchError when the listing is above `matchScanLimit` (never a guess, never an endless scan).
+ */
+async function matchByScan(
+  client: TracedClient, target: TargetConfig, type: ResourceTypeName, payload: Json, trace: PushTrace,
+  linkedElsewhere: ((remoteId: string) => Promise<boolean>) | undefined, attempts: TraceMatchAttempt[] = [],
+): Promise<string | undefined> {
+  const done = (result: 'linked' | 'none' | 'ambiguous', remoteId?: string) => trace.add({ kind: 'match', attempts, result, remoteId });
+  const wanted = matchingAttributes(target, type).map(raw => {
+    const path = parseMatchPath(raw);
+    return { raw, path, value: readMatchValue(payload, path) };
+  });
+  if (wanted.every(w => w.value === undefined || w.value === '')) {
+    for (const w of wanted) attempts.push({ attribute: w.raw, found: 0 });
+    done('none');
+    return undefined;
+  }
+  const limit = target.profile?.matchScanLimit ?? 10_000;
+  let remotes: ScimObject[];
+  try {
+    remotes = await scanRemote(client, type, limit, trace);
+  } catch (e) {
+    if (!(e instanceof ScanLimitExceeded)) throw e;
+    done('none');
+    throw new MatchError(
+      `matching by scan (no filter): the target lists ${e.total ?? `more than ${limit}`} ${type} accounts, above profile.matchScanLimit ${limit}; ` +
+      'refusing to guess — raise matchScanLimit or link by hand, then replay',
+    );
+  }
+  for (const { raw, path, value } of wanted) {
+    if (value === undefined || value === '') {
+      attempts.push({ attribute: raw, found: 0 });
+      continue;
+    }
+    const fits = remotes.filter(remoteMatcher(path, value, type, obj => readMatchValue(obj, path)));
+    attempts.push({ attribute: raw, filter: `scan: ${matchFilter(path, value, 'valuePath').filter}`, found: fits.length, remoteId: fits.length === 1 ? String(fits[0].id) : undefined });
+    if (fits.length > 1) {
+      done('ambiguous');
+      throw new MatchError(
+        `ambiguous match: matching attribute "${raw}" found ${fits.length} ${type} accounts at the target; ` +
+        'refusing to guess — remove the duplicate at the target or link by hand, then replay',
+      );
+    }
+    if (fits.length === 1) {
+      const id = fits[0].id;
+      if (typeof id !== 'string' || !id) throw new TargetError(TargetErrorKind.Permanent, { detail: `matching attribute "${raw}": the target returned an account without an id` });
       if (linkedElsewhere && (await linkedElsewhere(id))) {
         done('ambiguous', id);
         throw new MatchError(`matching attribute "${raw}" found a ${type} account that is already linked to another resource at this target; refusing to link it twice`);

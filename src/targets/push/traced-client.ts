@@ -38,6 +38,10 @@ export class TracedClient {
     return this.call('GET', `${endpoint(type)}?filter=${encodeURIComponent(filter)}&count=2`, () => this.client.findOne(type, filter));
   }
 
+  listPage(type: ResourceTypeName, startIndex: number, count: number): Promise<ScimResponse<{ resources: ScimObject[]; totalResults?: number }>> {
+    return this.call('GET', `${endpoint(type)}?startIndex=${startIndex}&count=${count}`, () => this.client.listPage(type, startIndex, count));
+  }
+
   private async call<T extends { status: number; durationMs: number }>(method: string, path: string, run: () => Promise<T>): Promise<T> {
     try {
       const r = await run();
