@@ -61,7 +61,28 @@ export class HrIdentityWriter {
 
   /** Applies `ev` to its employee's identity. Returns the resource written, or undefined when none matched and `create` is false. */
   write(source: HrSourceConfig, ev: HrEventEntity, opts: HrWriteOptions): Promise<StoredResource | undefined> {
-    return this.lock.run(() => this.writeLocked(source, ev, opts));
+    return this.lock.run(() => this.acrossProcesses(`hr:${source.id}:${ev.employeeId}`, () => this.writeLocked(source, ev, opts)));
+  }
+
+  /**
+   * On PostgreSQL several worker processes apply HR events: a session advisory lock per (source,
+   * employee) makes the per-attribute timestamps' read-modify-write atomic across them. A hash
+   * collision only serialises two unrelated employees. SQLite is single-process (the mutex suffices).
+   */
+  private async acrossProcesses<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    if (!this.db.isPostgres) return fn();
+    const runner = this.db.dataSource.createQueryRunner();
+    await runner.connect();
+    try {
+      await runner.query('SELECT pg_advisory_lock(hashtext($1))', [key]);
+      try {
+        return await fn();
+      } finally {
+        await runner.query('SELECT pg_advisory_unlock(hashtext($1))', [key]);
+      }
+    } finally {
+      await runner.release();
+    }
   }
 
   private async writeLocked(source: HrSourceConfig, ev: HrEventEntity, opts: HrWriteOptions): Promise<StoredResource | undefined> {

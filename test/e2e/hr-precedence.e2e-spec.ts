@@ -1,3 +1,4 @@
+import { Client } from 'pg';
 import { request } from 'undici';
 import { DbService } from '../../src/db/db.service.js';
 import { startScimmyApp } from '../downstream/scimmy-app.js';
@@ -92,5 +93,27 @@ describe.each(storeKinds())('source precedence between an HR source and an IdP (
     expect(metrics).toMatch(/switchboard_source_precedence_ignored_total\{source="idp",attribute="title"\} [1-9]/);
     expect(metrics).toMatch(/switchboard_source_precedence_ignored_total\{source="people",attribute="userName"\} [1-9]/);
     expect(metrics).toMatch(/switchboard_source_precedence_ignored_total\{source="idp",attribute="active"\} [1-9]/);
+  });
+
+  it('applies an employee\'s events one at a time across worker processes (PostgreSQL advisory lock)', async () => {
+    if (db !== 'postgres') return;
+    const vars = person('lockpg');
+    await hr('hired', vars);
+    const id = (await h.scim('GET', `/Users?filter=${encodeURIComponent(`userName eq "${vars.email}"`)}`)).body.Resources[0].id as string;
+    // Another process holding this employee's lock (as a second worker mid-write would).
+    const other = new Client({ connectionString: h.db.url });
+    await other.connect();
+    const key = `hr:people:${vars.employeeId}`;
+    await other.query('SELECT pg_advisory_lock(hashtext($1))', [key]);
+    try {
+      const r = await deliver(h.sb.url, 'people', 'standard-webhooks', fixture('standard-webhooks', 'employee.updated.json', { ...vars, title: 'Held Title', timestamp: new Date().toISOString() }));
+      expect(r.status).toBe(202);
+      await new Promise(res => setTimeout(res, 1500));
+      expect((await get(id)).title).toBe('Engineer');
+    } finally {
+      await other.query('SELECT pg_advisory_unlock(hashtext($1))', [key]);
+      await other.end();
+    }
+    await waitFor(async () => (await get(id)).title === 'Held Title', 15_000, 'the held HR update applied after the lock was released');
   });
 });
