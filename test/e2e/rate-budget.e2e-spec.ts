@@ -49,6 +49,8 @@ pg('rate budget across two worker processes', () => {
   let gate: AuthGate;
   let api: RunningSwitchboard;
   const workers: SwitchboardProcess[] = [];
+  // Connections a test opens, closed here too, so a failed assertion never leaves jest hanging.
+  const closers: Array<() => unknown> = [];
 
   beforeAll(async () => {
     db = await postgresDatabase();
@@ -76,6 +78,7 @@ pg('rate budget across two worker processes', () => {
   }, 180_000);
 
   afterAll(async () => {
+    await Promise.allSettled(closers.map(async c => c()));
     await Promise.allSettled(workers.map(w => w.stop()));
     await api?.close();
     await gate?.close();
@@ -87,6 +90,7 @@ pg('rate budget across two worker processes', () => {
   it(`should push ${USERS} users without exceeding ${MAX} requests per second or ${CONCURRENCY} in flight at the target`, async () => {
     const redis = new Redis(SHARED_REDIS_URL, { maxRetriesPerRequest: null });
     const q = new Queue(pushQueueName('budgeted'), { connection: redis, prefix });
+    closers.push(() => q.close(), () => redis.disconnect());
     // The backlog builds up first (queue paused), so the workers then push against a full budget, and this
     // jest process (which also runs the api) only serves the gate while the target's arrivals are counted.
     await q.pause();
