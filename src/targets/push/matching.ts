@@ -149,27 +149,39 @@ export async function findRemoteMatch(
     const fits = checkLocally ? found.filter(r => remoteSatisfies(r, path, value)) : found;
     const truncated = checkLocally && found.length >= 2 && fits.length === 1;
     attempts.push({ attribute: raw, filter, found: truncated ? 2 : fits.length, remoteId: fits.length === 1 && !truncated ? String(fits[0].id) : undefined });
-    if (fits.length > 1 || truncated) {
-      done('ambiguous');
-      throw new MatchError(
-        `ambiguous match: matching attribute "${raw}" found ${truncated ? 'at least 2' : fits.length} ${type} accounts at the target; ` +
-        'refusing to guess — remove the duplicate at the target or link by hand, then replay',
-      );
-    }
-    if (fits.length === 1) {
-      const id = fits[0].id;
-      if (typeof id !== 'string' || !id) throw new TargetError(TargetErrorKind.Permanent, { detail: `matching attribute "${raw}": the target returned an account without an id` });
-      // Two canonical resources must never share one account (e.g. an email that moved between people).
-      if (linkedElsewhere && (await linkedElsewhere(id))) {
-        done('ambiguous', id);
-        throw new MatchError(`matching attribute "${raw}" found a ${type} account that is already linked to another resource at this target; refusing to link it twice`);
-      }
-      done('linked', id);
-      return id;
-    }
+    const id = await settle(fits, truncated ? 'at least 2' : undefined, raw, type, done, linkedElsewhere);
+    if (id) return id;
   }
   done('none');
   return undefined;
+}
+
+/**
+ * One matching attribute's verdict over the accounts that hold its value: several (or `atLeast`) →
+ * MatchError; one → its id, unless it is linked to another resource; none → undefined (try the next).
+ */
+async function settle(
+  fits: ScimObject[], atLeast: string | undefined, raw: string, type: ResourceTypeName,
+  done: (result: 'linked' | 'none' | 'ambiguous', remoteId?: string) => void,
+  linkedElsewhere?: (remoteId: string) => Promise<boolean>,
+): Promise<string | undefined> {
+  if (fits.length > 1 || atLeast) {
+    done('ambiguous');
+    throw new MatchError(
+      `ambiguous match: matching attribute "${raw}" found ${atLeast ?? fits.length} ${type} accounts at the target; ` +
+      'refusing to guess — remove the duplicate at the target or link by hand, then replay',
+    );
+  }
+  if (fits.length === 0) return undefined;
+  const id = fits[0].id;
+  if (typeof id !== 'string' || !id) throw new TargetError(TargetErrorKind.Permanent, { detail: `matching attribute "${raw}": the target returned an account without an id` });
+  // Two canonical resources must never share one account (e.g. an email that moved between people).
+  if (linkedElsewhere && (await linkedElsewhere(id))) {
+    done('ambiguous', id);
+    throw new MatchError(`matching attribute "${raw}" found a ${type} account that is already linked to another resource at this target; refusing to link it twice`);
+  }
+  done('linked', id);
+  return id;
 }
 
 /** The account carries the path's attribute, and it does not hold `value` there: the filter was not applied. */
@@ -220,23 +232,8 @@ async function matchByScan(
     }
     const fits = remotes.filter(remoteMatcher(path, value, type, obj => readMatchValue(obj, path)));
     attempts.push({ attribute: raw, filter: `scan: ${matchFilter(path, value, 'valuePath').filter}`, found: fits.length, remoteId: fits.length === 1 ? String(fits[0].id) : undefined });
-    if (fits.length > 1) {
-      done('ambiguous');
-      throw new MatchError(
-        `ambiguous match: matching attribute "${raw}" found ${fits.length} ${type} accounts at the target; ` +
-        'refusing to guess — remove the duplicate at the target or link by hand, then replay',
-      );
-    }
-    if (fits.length === 1) {
-      const id = fits[0].id;
-      if (typeof id !== 'string' || !id) throw new TargetError(TargetErrorKind.Permanent, { detail: `matching attribute "${raw}": the target returned an account without an id` });
-      if (linkedElsewhere && (await linkedElsewhere(id))) {
-        done('ambiguous', id);
-        throw new MatchError(`matching attribute "${raw}" found a ${type} account that is already linked to another resource at this target; refusing to link it twice`);
-      }
-      done('linked', id);
-      return id;
-    }
+    const id = await settle(fits, undefined, raw, type, done, linkedElsewhere);
+    if (id) return id;
   }
   done('none');
   return undefined;
